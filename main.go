@@ -1,0 +1,67 @@
+// VietTTS Studio turns documents into Vietnamese narration on the user's own GPU.
+//
+// With no arguments the binary opens the app; with a subcommand it runs the same backend headless
+// (see `viettts-studio help`).
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+
+	"github.com/viettts-studio/studio/backend/cli"
+)
+
+//go:embed all:frontend/dist
+var assets embed.FS
+
+// appID names the single-instance lock: a second launch focuses the running window.
+const appID = "io.github.viettts-studio.studio"
+
+func main() {
+	if len(os.Args) > 1 {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if err := runGUI(); err != nil {
+		fmt.Fprintf(os.Stderr, "viettts-studio: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func runGUI() error {
+	app := NewApp()
+	return wails.Run(&options.App{
+		Title:     "VietTTS Studio",
+		Width:     1280,
+		Height:    820,
+		MinWidth:  900,
+		MinHeight: 600,
+		AssetServer: &assetserver.Options{
+			Assets: assets,
+		},
+		BackgroundColour: &options.RGBA{R: 24, G: 26, B: 31, A: 255},
+		OnStartup:        app.startup,
+		OnShutdown:       app.shutdown,
+		SingleInstanceLock: &options.SingleInstanceLock{
+			UniqueId:               appID,
+			OnSecondInstanceLaunch: app.onSecondInstance,
+		},
+		DragAndDrop: &options.DragAndDrop{
+			EnableFileDrop:     true,
+			DisableWebViewDrop: true,
+		},
+		Linux: &linux.Options{ProgramName: "viettts-studio"},
+		Bind:  []any{app},
+	})
+}
