@@ -35,6 +35,7 @@ type Command struct {
 func commands() []Command {
 	return []Command{
 		versionCommand(),
+		doctorCommand(),
 	}
 }
 
