@@ -107,7 +107,7 @@ func TestUnavailableProviderIsAClearError(t *testing.T) {
 
 func TestRunErrorsAreClassifiedFromTheirText(t *testing.T) {
 	cases := map[string]inference.Class{
-		"CUDA failure 2: out of memory":                                inference.ClassOutOfMemory,
+		"CUDA failure 2: out of memory":                                  inference.ClassOutOfMemory,
 		"BFCArena::AllocateRawInternal Available memory of 0 is smaller": inference.ClassOutOfMemory,
 		"CUDA failure 700: an illegal memory access was encountered":     inference.ClassInstanceDead,
 		"Got invalid dimensions for input: x":                            inference.ClassInstanceDead,
