@@ -1,0 +1,359 @@
+// Package viettts is the synthesis runtime: it turns one text segment into a 22.05 kHz waveform with
+// the VietTTS graphs of a model bundle on ONNX Runtime (MODEL.md §5-§8), and implements
+// inference.Engine for the pool.
+//
+// One segment is: tokenize → llm_prefill → llm_decode once per speech token (the host keeps the
+// key/value cache and samples) → flow_encoder → flow_estimator ten times (cosine Euler steps, one
+// batch-2 call per step for guidance) → optional speed change → hift → 0.1 s fades. Every random
+// number of a segment (sampling, flow noise, vocoder noise) comes from one PCG generator seeded
+// from Request.Seed, so the same request gives the same samples.
+//
+// An Engine owns its ONNX Runtime sessions and scratch buffers and serves one segment at a time.
+package viettts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	onnx "github.com/yalue/onnxruntime_go"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/ort"
+	"github.com/viettts-studio/studio/inference/tokenizer"
+)
+
+// Files names the files of a bundle the engine loads, relative to the bundle folder.
+type Files struct {
+	Tokenizer       string
+	LLMPrefill      string
+	LLMDecode       string
+	FlowEncoder     string
+	FlowEstimator   string
+	HiFT            string
+	SpeechTokenizer string // optional: only voice cloning needs it
+	SpeechEmbedding string // optional: only voice cloning needs it
+	Voices          string // folder of built-in voices
+}
+
+// DefaultFiles are the names of MODEL.md §1.
+var DefaultFiles = Files{
+	Tokenizer:       "tokenizer.tiktoken",
+	LLMPrefill:      "llm_prefill.onnx",
+	LLMDecode:       "llm_decode.onnx",
+	FlowEncoder:     "flow_encoder.onnx",
+	FlowEstimator:   "flow_estimator.onnx",
+	HiFT:            "hift.onnx",
+	SpeechTokenizer: "speech_tokenizer.onnx",
+	SpeechEmbedding: "speech_embedding.onnx",
+	Voices:          "voices",
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Files overrides DefaultFiles (empty fields keep the default).
+	Files Files
+	// Session is how the instance runs its graphs.
+	Session ort.SessionConfig
+	// VoiceDirs are further folders of voices (the user's cloned voices), searched after the
+	// bundle's own.
+	VoiceDirs []string
+	// Logger receives load and per-segment logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+func (o *Options) files() Files {
+	f := DefaultFiles
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&f.Tokenizer, o.Files.Tokenizer)
+	set(&f.LLMPrefill, o.Files.LLMPrefill)
+	set(&f.LLMDecode, o.Files.LLMDecode)
+	set(&f.FlowEncoder, o.Files.FlowEncoder)
+	set(&f.FlowEstimator, o.Files.FlowEstimator)
+	set(&f.HiFT, o.Files.HiFT)
+	set(&f.SpeechTokenizer, o.Files.SpeechTokenizer)
+	set(&f.SpeechEmbedding, o.Files.SpeechEmbedding)
+	set(&f.Voices, o.Files.Voices)
+	return f
+}
+
+// Engine synthesizes segments with one set of sessions. It implements inference.Engine.
+type Engine struct {
+	dir   string
+	files Files
+	log   *slog.Logger
+	tok   *tokenizer.Tokenizer
+
+	prefill, decode, encoder, estimator, hift *ort.Session
+
+	mu     sync.Mutex // guards voices (AddVoice may run beside Synthesize)
+	voices map[string]*Voice
+
+	// KV cache layout from the decode graph: (layers, heads, K, rowDim) of kvType.
+	layers, heads, rowDim int
+	kvType                onnx.TensorElementDataType
+	kvElem                int
+	kv                    []byte // reused across segments; grows only when a segment needs more
+
+	stats Stats
+}
+
+var _ inference.Engine = (*Engine)(nil)
+
+// New loads the bundle in dir: the tokenizer, the five synthesis graphs and the voices. ONNX Runtime
+// must be initialized (ort.Init). Errors say which file is at fault and what to do.
+func New(ctx context.Context, dir string, opts Options) (*Engine, error) {
+	e := &Engine{dir: dir, files: opts.files(), log: opts.Logger, voices: map[string]*Voice{}}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("model bundle %s not found: install the model (viettts-studio model install) or pass --bundle", dir)
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, e.files.Tokenizer))
+	if err != nil {
+		return nil, err
+	}
+	e.tok = tok
+	load := func(dst **ort.Session, name string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s, err := ort.OpenSession(filepath.Join(dir, name), opts.Session)
+		if err != nil {
+			return err
+		}
+		*dst = s
+		return nil
+	}
+	for _, g := range []struct {
+		dst  **ort.Session
+		name string
+	}{{&e.prefill, e.files.LLMPrefill}, {&e.decode, e.files.LLMDecode}, {&e.encoder, e.files.FlowEncoder},
+		{&e.estimator, e.files.FlowEstimator}, {&e.hift, e.files.HiFT}} {
+		if err := load(g.dst, g.name); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if err := e.checkContract(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	voices, errs := ListVoices(append([]string{filepath.Join(dir, e.files.Voices)}, opts.VoiceDirs...)...)
+	for _, err := range errs {
+		e.log.Warn("skipping a damaged voice", "err", err)
+	}
+	for _, v := range voices {
+		e.voices[v.ID] = v
+	}
+	e.log.Info("synthesis engine ready", "bundle", dir, "session", opts.Session, "voices", len(e.voices))
+	return e, nil
+}
+
+// checkContract verifies the graphs have the inputs and outputs of MODEL.md §5.4/§6.4/§7 and reads
+// the cache layout.
+func (e *Engine) checkContract() error {
+	want := []struct {
+		s       *ort.Session
+		in, out []string
+	}{
+		{e.prefill, []string{"text", "spk_emb"}, []string{"logp", "kv"}},
+		{e.decode, []string{"token", "past_kv"}, []string{"logp", "new_kv"}},
+		{e.encoder, []string{"token", "interp", "spk_emb"}, []string{"mu", "spks"}},
+		{e.estimator, []string{"x", "mask", "mu", "t", "spks", "cond"}, []string{"estimator_out"}},
+		{e.hift, []string{"mel", "phase_noise", "sine_noise"}, []string{"wav"}},
+	}
+	for _, w := range want {
+		if len(w.s.Inputs) != len(w.in) || len(w.s.Outputs) != len(w.out) {
+			return contractError(w.s, fmt.Sprintf("has %d inputs and %d outputs, want %v → %v", len(w.s.Inputs), len(w.s.Outputs), w.in, w.out))
+		}
+		for _, n := range w.in {
+			if w.s.InputIndex(n) < 0 {
+				return contractError(w.s, "has no input "+n)
+			}
+		}
+		for _, n := range w.out {
+			if w.s.OutputIndex(n) < 0 {
+				return contractError(w.s, "has no output "+n)
+			}
+		}
+	}
+	past := e.decode.Inputs[e.decode.InputIndex("past_kv")]
+	if len(past.Dimensions) != 4 || past.Dimensions[0] <= 0 || past.Dimensions[1] <= 0 || past.Dimensions[3] <= 0 {
+		return contractError(e.decode, fmt.Sprintf("past_kv has shape %v, want (layers, heads, K, 2·head_dim) with fixed layers, heads and width", past.Dimensions))
+	}
+	e.layers, e.heads, e.rowDim = int(past.Dimensions[0]), int(past.Dimensions[1]), int(past.Dimensions[3])
+	e.kvType = past.DataType
+	switch e.kvType {
+	case onnx.TensorElementDataTypeFloat:
+		e.kvElem = 4
+	case onnx.TensorElementDataTypeFloat16:
+		e.kvElem = 2
+	default:
+		return contractError(e.decode, fmt.Sprintf("past_kv has element type %v, want float32 or float16", e.kvType))
+	}
+	kvOut := e.prefill.Outputs[e.prefill.OutputIndex("kv")]
+	if kvOut.DataType != e.kvType {
+		return contractError(e.prefill, "kv has a different element type from llm_decode's past_kv")
+	}
+	return nil
+}
+
+func contractError(s *ort.Session, what string) error {
+	return fmt.Errorf("graph %s %s: the model bundle does not match this version of the app; reinstall the model", s.Name(), what)
+}
+
+// Close releases the sessions.
+func (e *Engine) Close() error {
+	var errs []error
+	for _, s := range []*ort.Session{e.prefill, e.decode, e.encoder, e.estimator, e.hift} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	e.kv = nil
+	return errors.Join(errs...)
+}
+
+// Tokenizer is the bundle's text tokenizer (the segmenter measures segments with it).
+func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
+
+// Voices lists the voices the engine knows, sorted by id.
+func (e *Engine) Voices() []*Voice {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Voice, 0, len(e.voices))
+	for _, v := range e.voices {
+		out = append(out, v)
+	}
+	sortVoices(out)
+	return out
+}
+
+// AddVoice makes v available to later requests (after cloning).
+func (e *Engine) AddVoice(v *Voice) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.voices[v.ID] = v
+	return nil
+}
+
+func (e *Engine) voice(id string) (*Voice, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.voices[id]
+	return v, ok
+}
+
+// Limits on one segment.
+const (
+	// maxTextTokens keeps the LLM's longest cache (L+3+20L positions) inside its 5000-position table.
+	maxTextTokens = 200
+	minSpeed      = 0.5
+	maxSpeed      = 2.0
+)
+
+// Synthesize runs one segment. See the package comment.
+func (e *Engine) Synthesize(ctx context.Context, req inference.Request) (inference.Audio, error) {
+	start := time.Now()
+	text := strings.TrimSpace(norm.NFC.String(req.Text))
+	if text == "" {
+		return inference.Audio{}, inference.Errorf(inference.ClassBadInput, "segment %s has no text to speak", req.ID)
+	}
+	v, ok := e.voice(req.Voice)
+	if !ok {
+		return inference.Audio{}, inference.Errorf(inference.ClassBadInput, "unknown voice %q: choose one of %s", req.Voice, strings.Join(e.voiceIDs(), ", "))
+	}
+	speed := req.Speed
+	if speed == 0 {
+		speed = 1
+	}
+	if speed < minSpeed || speed > maxSpeed || math.IsNaN(speed) {
+		return inference.Audio{}, inference.Errorf(inference.ClassBadInput, "speed %.2f is outside %.1f-%.1f", speed, minSpeed, maxSpeed)
+	}
+	ids := e.tok.Encode(text)
+	if len(ids) > maxTextTokens {
+		return inference.Audio{}, inference.Errorf(inference.ClassBadInput,
+			"segment %s is %d text tokens long, more than the %d one pass can speak: split it into shorter sentences", req.ID, len(ids), maxTextTokens)
+	}
+	rng := rand.New(rand.NewPCG(req.Seed, req.Seed^0x9e3779b97f4a7c15))
+	tokens, err := e.generate(ctx, ids, v.XVector, rng)
+	if err != nil {
+		return inference.Audio{}, err
+	}
+	mel, frames, err := e.flow(ctx, v, tokens, rng)
+	if err != nil {
+		return inference.Audio{}, err
+	}
+	if speed != 1 {
+		target := int(float64(frames) / speed)
+		mel = stretchMel(mel, frames, target)
+		frames = target
+	}
+	wav, err := e.vocode(ctx, mel, frames, rng)
+	if err != nil {
+		return inference.Audio{}, err
+	}
+	fade(wav)
+	e.stats.Segments++
+	e.stats.Wall += time.Since(start)
+	e.stats.AudioSeconds += float64(len(wav)) / sampleRate
+	e.log.Debug("segment synthesized", "id", req.ID, "text_tokens", len(ids), "speech_tokens", len(tokens),
+		"audio", time.Duration(float64(len(wav))/sampleRate*float64(time.Second)), "took", time.Since(start))
+	return inference.Audio{Samples: wav, Tokens: len(tokens)}, nil
+}
+
+func (e *Engine) voiceIDs() []string {
+	var ids []string
+	for _, v := range e.Voices() {
+		ids = append(ids, v.ID)
+	}
+	if len(ids) == 0 {
+		return []string{"(none installed: add one with `viettts-studio voices add`)"}
+	}
+	return ids
+}
+
+// run runs s and adds its time to *d.
+func (e *Engine) run(ctx context.Context, s *ort.Session, d *time.Duration, in, out []onnx.Value) error {
+	t := time.Now()
+	err := s.Run(ctx, in, out)
+	*d += time.Since(t)
+	return err
+}
+
+// newTensor wraps data in a tensor, failing as an instance error (ONNX Runtime is unusable).
+func newTensor[T onnx.TensorData](shape onnx.Shape, data []T) (*onnx.Tensor[T], error) {
+	t, err := onnx.NewTensor(shape, data)
+	if err != nil {
+		return nil, inference.Errorf(inference.ClassInstanceDead, "create tensor %v: %w", shape, err)
+	}
+	return t, nil
+}
+
+type destroyer interface{ Destroy() error }
+
+func destroyAll(vs ...destroyer) {
+	for _, v := range vs {
+		if v != nil {
+			v.Destroy()
+		}
+	}
+}
