@@ -210,3 +210,13 @@ func (b *Builder) CumSum(x Value, axis int) Value {
 	}
 	return b.op1("CumSum", []Value{x, b.ConstInt64(nil, int64(axis))}, nil, x.dtype, x.shape)
 }
+
+// ExpandAs broadcasts x to the shape of like (numpy rules), e.g. a per-row vector over a whole
+// (N, C, L) tensor whose length is only known at run time.
+func (b *Builder) ExpandAs(x, like Value) Value {
+	s, err := broadcast(x.shape, like.shape)
+	if err != nil {
+		return b.Failf("ExpandAs(%s, %s): %v", x.name, like.name, err)
+	}
+	return b.op1("Expand", []Value{x, b.Shape(like)}, nil, x.dtype, s)
+}
