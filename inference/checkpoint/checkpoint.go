@@ -162,6 +162,15 @@ func (sd *StateDict) Tensor(name string) (*Tensor, error) {
 	return t, nil
 }
 
+// Shape returns the shape of the tensor called name without reading its data.
+func (sd *StateDict) Shape(name string) ([]int, error) {
+	t, err := sd.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	return append([]int(nil), t.Shape...), nil
+}
+
 // Float32 returns the data and shape of the tensor called name, converted to float32. It lets a
 // StateDict serve as the compiler's weight source.
 func (sd *StateDict) Float32(name string) ([]float32, []int, error) {

@@ -49,6 +49,27 @@ func FoldWeightNorm(src Source) *Folded {
 // Keys returns the names with each weight-norm pair replaced by its folded weight.
 func (f *Folded) Keys() []string { return append([]string(nil), f.keys...) }
 
+// Name is the name of the underlying checkpoint file, if it has one.
+func (f *Folded) Name() string {
+	if n, ok := f.src.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
+}
+
+// Shape returns a tensor's shape; a folded weight has the shape of its weight_v.
+func (f *Folded) Shape(name string) ([]int, error) {
+	src := name
+	if p, ok := f.pairs[name]; ok {
+		src = p + ".weight_v"
+	}
+	if s, ok := f.src.(interface{ Shape(string) ([]int, error) }); ok {
+		return s.Shape(src)
+	}
+	_, shape, err := f.src.Float32(src)
+	return shape, err
+}
+
 // Float32 returns a tensor of the folded view.
 func (f *Folded) Float32(name string) ([]float32, []int, error) {
 	p, ok := f.pairs[name]
