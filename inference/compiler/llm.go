@@ -1,0 +1,487 @@
+package compiler
+
+// This file builds the two LLM graphs of MODEL.md §5.4 from llm.pt's weights:
+//
+//   - llm_prefill: text (1,L) int64, spk_emb (1,192) → logp (1,4097), kv (layers,heads,L+3,2·dk).
+//     text_embedding → text encoder (ConformerEncoder without conv module or macaron: linear input
+//     layer Linear+LayerNorm, ×√d, ESPnet relative positions, pre-norm blocks of rel-pos
+//     self-attention and a swish feed-forward, CAUSAL mask, after_norm) → text_encoder_affine;
+//     the prompt [sos, affine(normalize(spk)), text, task]; the LLM (TransformerEncoder,
+//     linear_legacy input Linear+LayerNorm+ReLU, ×√d, relu feed-forward, causal) → after_norm →
+//     llm_decoder → log_softmax at the last position. kv holds each layer's keys and values
+//     concatenated on the last dim, as wenet's att_cache.
+//   - llm_decode: token (1,1) int64, past_kv (layers,heads,K,2·dk) → logp, new_kv (layers,heads,1,2·dk).
+//     speech_embedding[token] through the same input layer and blocks, attending to past_kv and
+//     itself. The positional term uses the folded form of MODEL.md §5.4: for one query,
+//     (q+v_bias)·(W_pos·pe_j) = ((q+v_bias)·W_pos)·pe_j, so W_pos is applied once per head
+//     instead of to 2K+1 table rows, and rel_shift disappears (for one query it is a plain slice).
+//
+// Facts from viettts/llm/llm.py and viettts/transformer/*.py (commit 083acfc) that the graphs
+// reproduce: the text encoder runs with decoding_chunk_size=1, which is a lower-triangular mask;
+// attention scores are ((q+u)·kᵀ + rel_shift((q+v)·pᵀ)) / √dk with masked entries at −inf before
+// the softmax; LayerNorm eps is 1e-5; dropout is off; the positional table is computed once in
+// float32 for max_len positions, and a key length of n uses its rows for relative positions
+// n−1 … −(n−1). Under a causal mask only the non-negative half matters, so only it is stored.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/viettts-studio/studio/inference/graph"
+)
+
+// Graph file names of the LLM (MODEL.md §1).
+const (
+	LLMPrefillGraph = "llm_prefill"
+	LLMDecodeGraph  = "llm_decode"
+)
+
+// LLMSpecs lists every tensor of llm.pt (name and torch shape) in state-dict order for dimensions
+// d. For FullDims it equals docs/checkpoint-keys/llm.tsv.
+func LLMSpecs(d Dims) []ParamSpec {
+	l := d.LLM
+	var s []ParamSpec
+	add := func(name string, shape ...int) { s = append(s, ParamSpec{Name: name, Shape: shape}) }
+	dk := l.HeadDim()
+	block := func(prefix string, norms [2]string) {
+		add(prefix+"self_attn.pos_bias_u", l.Heads, dk)
+		add(prefix+"self_attn.pos_bias_v", l.Heads, dk)
+		for _, p := range []string{"linear_q", "linear_k", "linear_v", "linear_out"} {
+			add(prefix+"self_attn."+p+".weight", l.Model, l.Model)
+			add(prefix+"self_attn."+p+".bias", l.Model)
+		}
+		add(prefix+"self_attn.linear_pos.weight", l.Model, l.Model)
+		add(prefix+"feed_forward.w_1.weight", l.FF, l.Model)
+		add(prefix+"feed_forward.w_1.bias", l.FF)
+		add(prefix+"feed_forward.w_2.weight", l.Model, l.FF)
+		add(prefix+"feed_forward.w_2.bias", l.Model)
+		for _, n := range norms {
+			add(prefix+n+".weight", l.Model)
+			add(prefix+n+".bias", l.Model)
+		}
+	}
+	add("text_embedding.weight", l.TextVocab, l.TextEmbed)
+	add("text_encoder.embed.out.0.weight", l.Model, l.TextEmbed)
+	add("text_encoder.embed.out.0.bias", l.Model)
+	add("text_encoder.embed.out.1.weight", l.Model)
+	add("text_encoder.embed.out.1.bias", l.Model)
+	add("text_encoder.after_norm.weight", l.Model)
+	add("text_encoder.after_norm.bias", l.Model)
+	for i := range l.TextEncoderBlocks {
+		// ConformerEncoderLayer registers norm_ff before norm_mha.
+		block("text_encoder.encoders."+strconv.Itoa(i)+".", [2]string{"norm_ff", "norm_mha"})
+	}
+	add("text_encoder_affine_layer.weight", l.Model, l.Model)
+	add("text_encoder_affine_layer.bias", l.Model)
+	add("llm_embedding.weight", 2, l.Model)
+	add("llm.embed.out.0.weight", l.Model, l.Model)
+	add("llm.embed.out.0.bias", l.Model)
+	add("llm.embed.out.1.weight", l.Model)
+	add("llm.embed.out.1.bias", l.Model)
+	add("llm.after_norm.weight", l.Model)
+	add("llm.after_norm.bias", l.Model)
+	for i := range l.Blocks {
+		block("llm.encoders."+strconv.Itoa(i)+".", [2]string{"norm1", "norm2"})
+	}
+	add("llm_decoder.weight", d.SpeechTokens+1, l.Model)
+	add("llm_decoder.bias", d.SpeechTokens+1)
+	add("speech_embedding.weight", d.SpeechTokens, l.Model)
+	add("spk_embed_affine_layer.weight", l.Model, d.SpeakerEmbed)
+	add("spk_embed_affine_layer.bias", l.Model)
+	return s
+}
+
+// RelPositionTable is the non-negative half of ESPnet's relative positional table
+// (EspnetRelPositionalEncoding) for width dModel and maxLen positions, computed step by step in
+// float32 as torch computes it: row r holds relative position maxLen−1−r (the table is stored
+// reversed, as upstream stores it), so a key length n uses rows [maxLen−n, maxLen) for positions
+// n−1 … 0. Row-major, maxLen × dModel.
+func RelPositionTable(dModel, maxLen int) []float32 {
+	scale := float32(-(math.Log(10000.0) / float64(dModel)))
+	div := make([]float32, dModel/2)
+	for i := range div {
+		div[i] = float32(math.Exp(float64(float32(2*i) * scale)))
+	}
+	table := make([]float32, maxLen*dModel)
+	for p := range maxLen {
+		row := table[(maxLen-1-p)*dModel : (maxLen-p)*dModel]
+		for i, dv := range div {
+			arg := float64(float32(p) * dv)
+			row[2*i] = float32(math.Sin(arg))
+			row[2*i+1] = float32(math.Cos(arg))
+		}
+	}
+	return table
+}
+
+// WriteLLMPrefill writes the llm_prefill graph for weights w to out, streaming the weights one
+// tensor at a time. fp16 stores weights and computes in half precision (kv in float16; text,
+// spk_emb and logp stay as in the fp32 graph).
+func WriteLLMPrefill(out io.Writer, w Weights, d Dims, fp16 bool) (int64, error) {
+	g, err := newLLMGraph(LLMPrefillGraph, w, d, fp16)
+	if err != nil {
+		return 0, err
+	}
+	g.prefill()
+	return g.write(out, []string{"spk_emb", "logp"})
+}
+
+// WriteLLMDecode writes the llm_decode graph for weights w to out (see WriteLLMPrefill for fp16;
+// past_kv and new_kv are float16 in the fp16 graph).
+func WriteLLMDecode(out io.Writer, w Weights, d Dims, fp16 bool) (int64, error) {
+	g, err := newLLMGraph(LLMDecodeGraph, w, d, fp16)
+	if err != nil {
+		return 0, err
+	}
+	g.decode()
+	return g.write(out, []string{"logp"})
+}
+
+// BuildLLMPrefill returns the float32 llm_prefill graph. For a full-size model prefer
+// WriteLLMPrefill, which streams instead of holding the whole model in memory.
+func BuildLLMPrefill(w Weights, d Dims) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := WriteLLMPrefill(&buf, w, d, false)
+	return buf.Bytes(), err
+}
+
+// BuildLLMPrefillFP16 returns the half-precision llm_prefill graph that pairs with
+// BuildLLMDecode(w, d, true): its kv output is float16.
+func BuildLLMPrefillFP16(w Weights, d Dims) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := WriteLLMPrefill(&buf, w, d, true)
+	return buf.Bytes(), err
+}
+
+// BuildLLMDecode returns the llm_decode graph, in half precision when fp16 is set.
+func BuildLLMDecode(w Weights, d Dims, fp16 bool) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := WriteLLMDecode(&buf, w, d, fp16)
+	return buf.Bytes(), err
+}
+
+// llmGraph holds the state of one LLM graph under construction.
+type llmGraph struct {
+	b     *graph.Builder
+	w     Weights
+	d     Dims
+	fp16  bool
+	specs map[string]ParamSpec
+	used  map[string]bool
+	// tables caches the positional table initializers (plain and transposed).
+	tables map[bool]graph.Value
+	// promptSpeech adds the prompt_speech_token input of CosyVoice's zero-shot layout to prefill.
+	promptSpeech bool
+}
+
+func newLLMGraph(name string, w Weights, d Dims, fp16 bool) (*llmGraph, error) {
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	g := &llmGraph{b: graph.New(name), w: w, d: d, fp16: fp16, specs: map[string]ParamSpec{}, used: map[string]bool{}, tables: map[bool]graph.Value{}}
+	for _, s := range LLMSpecs(d) {
+		g.specs[s.Name] = s
+	}
+	precision := "fp32"
+	if fp16 {
+		precision = "fp16"
+	}
+	g.b.SetDoc("VietTTS " + name + " (MODEL.md §5.4), " + precision)
+	g.b.SetMetadata("viettts.graph", name)
+	g.b.SetMetadata("viettts.precision", precision)
+	return g, nil
+}
+
+func (g *llmGraph) write(out io.Writer, keep []string) (int64, error) {
+	if g.fp16 {
+		err := g.b.ConvertFloat16(graph.Half{
+			KeepFloat32: keep,
+			// Normalizations and the final log-softmax keep float32 statistics; the attention
+			// softmax stays float16 (its inputs are bounded scores).
+			Float32Ops: []string{"LayerNormalization", "LogSoftmax", "ReduceL2"},
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return g.b.WriteTo(out)
+}
+
+// param adds the checkpoint tensor name as a lazily loaded initializer, optionally viewed with
+// another shape of the same size (a free reshape of torch's row-major data).
+func (g *llmGraph) param(name string, view ...int) graph.Value {
+	spec, ok := g.specs[name]
+	if !ok {
+		return g.b.Failf("llm: no tensor %q in the LLM specs", name)
+	}
+	shape := spec.Shape
+	if len(view) > 0 {
+		n := 1
+		for _, v := range view {
+			n *= v
+		}
+		if n != spec.Numel() {
+			return g.b.Failf("llm: cannot view %s %v as %v", name, spec.Shape, view)
+		}
+		shape = view
+	}
+	if g.used[name] {
+		return g.b.Failf("llm: tensor %s used twice", name)
+	}
+	g.used[name] = true
+	w := g.w
+	return g.b.LazyInitializer(name, shape, func() ([]float32, error) {
+		data, got, err := w.Float32(name)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(got, spec.Shape) {
+			return nil, fmt.Errorf("tensor %s has shape %v, expected %v", name, got, spec.Shape)
+		}
+		return data, nil
+	})
+}
+
+// linear is torch's Linear on row vectors x (T, in): x·Wᵀ + b.
+func (g *llmGraph) linear(x graph.Value, prefix string, bias bool) graph.Value {
+	var c graph.Value
+	if bias {
+		c = g.param(prefix + ".bias")
+	}
+	return g.b.Gemm(x, g.param(prefix+".weight"), c, false, true, 1, 1)
+}
+
+func (g *llmGraph) layerNorm(x graph.Value, prefix string) graph.Value {
+	return g.b.LayerNorm(x, g.param(prefix+".weight"), g.param(prefix+".bias"), 1e-5)
+}
+
+func (g *llmGraph) scalar(v float32) graph.Value { return g.b.Scalar(graph.Float, v) }
+
+// inputLayer is LinearNoSubsampling (legacy adds the ReLU of LegacyLinearNoSubsampling) followed
+// by the positional encoding's √d scaling.
+func (g *llmGraph) inputLayer(x graph.Value, prefix string, legacy bool) graph.Value {
+	x = g.layerNorm(g.linear(x, prefix+".embed.out.0", true), prefix+".embed.out.1")
+	if legacy {
+		x = g.b.Relu(x)
+	}
+	return g.b.Mul(x, g.scalar(float32(math.Sqrt(float64(g.d.LLM.Model)))))
+}
+
+// feedForward is PositionwiseFeedForward: w_2(act(w_1(x))).
+func (g *llmGraph) feedForward(x graph.Value, prefix string, swish bool) graph.Value {
+	h := g.linear(x, prefix+".w_1", true)
+	if swish {
+		h = g.b.Swish(h)
+	} else {
+		h = g.b.Relu(h)
+	}
+	return g.linear(h, prefix+".w_2", true)
+}
+
+// block is one pre-norm encoder layer: x + attn(norm(x)); x + ff(norm(x)). attend computes the
+// attention of the normalized input and returns its output and the layer's new kv rows.
+func (g *llmGraph) block(x graph.Value, prefix string, conformer bool, attend func(xn graph.Value, prefix string) (graph.Value, graph.Value)) (graph.Value, graph.Value) {
+	normAttn, normFF := prefix+".norm1", prefix+".norm2"
+	if conformer {
+		normAttn, normFF = prefix+".norm_mha", prefix+".norm_ff"
+	}
+	att, kv := attend(g.layerNorm(x, normAttn), prefix+".self_attn")
+	x = g.b.Add(x, att)
+	x = g.b.Add(x, g.feedForward(g.layerNorm(x, normFF), prefix+".feed_forward", conformer))
+	return x, kv
+}
+
+// positions returns the table rows for relative positions n−1 … 0 as (n, d), where nDim is a
+// 1-element int64 tensor holding n. transposed gives (d, n) from a table stored transposed.
+func (g *llmGraph) positions(nDim graph.Value, transposed bool) graph.Value {
+	l := g.d.LLM
+	b := g.b
+	maxLen := b.Ints(int64(l.MaxPositions))
+	start := b.Sub(maxLen, nDim)
+	t, ok := g.tables[transposed]
+	if !ok {
+		table := RelPositionTable(l.Model, l.MaxPositions)
+		if !transposed {
+			t = b.Initializer("rel_pos_table", []int{l.MaxPositions, l.Model}, table)
+		} else {
+			tt := make([]float32, len(table))
+			for r := range l.MaxPositions {
+				for c := range l.Model {
+					tt[c*l.MaxPositions+r] = table[r*l.Model+c]
+				}
+			}
+			t = b.Initializer("rel_pos_table_t", []int{l.Model, l.MaxPositions}, tt)
+		}
+		g.tables[transposed] = t
+	}
+	axis := int64(0)
+	if transposed {
+		axis = 1
+	}
+	return b.Slice(t, start, maxLen, b.Ints(axis), graph.Value{})
+}
+
+// causalMask is the (n, n) bool matrix that is true on and below the diagonal.
+func (g *llmGraph) causalMask(nDim graph.Value) graph.Value {
+	b := g.b
+	ones := b.ConstantOfShape(b.Concat(0, nDim, nDim), graph.Int64, 1)
+	return b.Cast(b.Trilu(ones, false, 0), graph.Bool)
+}
+
+// fullAttention is RelPositionMultiHeadedAttention over a whole causal sequence x (T, d) with the
+// positional rows pos (T, d) for relative positions T−1 … 0. It returns the output (T, d) and the
+// kv rows (heads, T, 2·dk).
+func (g *llmGraph) fullAttention(x, pos, mask, tDim graph.Value, prefix string) (graph.Value, graph.Value) {
+	b := g.b
+	l := g.d.LLM
+	h, dk := int64(l.Heads), int64(l.HeadDim())
+	split := func(v graph.Value) graph.Value { return b.ReshapeTo(v, -1, h, dk) } // (T, h, dk)
+	q := split(g.linear(x, prefix+".linear_q", true))
+	k := b.Transpose(split(g.linear(x, prefix+".linear_k", true)), 1, 0, 2) // (h, T, dk)
+	v := b.Transpose(split(g.linear(x, prefix+".linear_v", true)), 1, 0, 2)
+	qu := b.Transpose(b.Add(q, g.param(prefix+".pos_bias_u")), 1, 0, 2)
+	qv := b.Transpose(b.Add(q, g.param(prefix+".pos_bias_v")), 1, 0, 2)
+	ac := b.MatMul(qu, b.Transpose(k, 0, 2, 1)) // (h, T, T)
+	p := b.Gemm(pos, g.param(prefix+".linear_pos.weight"), graph.Value{}, false, true, 1, 1)
+	pT := b.Transpose(b.ReshapeTo(p, -1, h, dk), 1, 2, 0) // (h, dk, T)
+	bd := g.relShift(b.MatMul(qv, pT), tDim)              // (h, T, T)
+	scores := b.Div(b.Add(ac, bd), g.scalar(float32(math.Sqrt(float64(dk)))))
+	scores = b.Where(mask, scores, g.scalar(float32(math.Inf(-1))))
+	attn := b.Softmax(scores, -1)
+	ctx := b.ReshapeTo(b.Transpose(b.MatMul(attn, v), 1, 0, 2), -1, h*dk)
+	return g.linear(ctx, prefix+".linear_out", true), b.Concat(-1, k, v)
+}
+
+// relShift is ESPnet's rel_shift applied to x (h, T, T) whose column c holds relative position
+// T−1−c: it returns y with y[i, j] = x[i, T−1−i+j] for j ≤ i (relative position i−j). Upstream's
+// input also has T−1 columns of negative positions; they only reach entries above the diagonal,
+// which the causal mask removes, so zeros stand in for them and the same pad-and-reshape runs.
+func (g *llmGraph) relShift(x, tDim graph.Value) graph.Value {
+	b := g.b
+	h := b.Ints(int64(g.d.LLM.Heads))
+	one := b.Ints(1)
+	tMinus1 := b.Sub(tDim, one)
+	left := b.ConstantOfShape(b.Concat(0, h, tDim, one), graph.Float, 0)
+	right := b.ConstantOfShape(b.Concat(0, h, tDim, tMinus1), graph.Float, 0)
+	padded := b.Concat(2, left, x, right) // (h, T, 2T)
+	twoT := b.Add(tDim, tDim)
+	rows := b.Reshape(padded, b.Concat(0, h, twoT, tDim))              // (h, 2T, T)
+	rows = b.SliceAxis(rows, 1, 1, graph.End)                          // (h, 2T−1, T)
+	shifted := b.Reshape(rows, b.Concat(0, h, tDim, b.Sub(twoT, one))) // (h, T, 2T−1)
+	return b.Slice(shifted, b.Ints(0), tDim, b.Ints(2), graph.Value{}) // (h, T, T)
+}
+
+// encoder runs the causal blocks of one encoder over x (T, d) and returns the output before
+// after_norm and the stacked kv (blocks, h, T, 2dk) when collect is set.
+func (g *llmGraph) encoder(x graph.Value, prefix string, blocks int, conformer, collect bool) (graph.Value, graph.Value) {
+	b := g.b
+	tDim := b.DimOf(x, 0)
+	pos := g.positions(tDim, false)
+	mask := g.causalMask(tDim)
+	var kvs []graph.Value
+	for i := range blocks {
+		p := prefix + ".encoders." + strconv.Itoa(i)
+		b.Push(p)
+		var kv graph.Value
+		x, kv = g.block(x, p, conformer, func(xn graph.Value, ap string) (graph.Value, graph.Value) {
+			return g.fullAttention(xn, pos, mask, tDim, ap)
+		})
+		if collect {
+			kvs = append(kvs, b.Unsqueeze(kv, 0))
+		}
+		b.Pop()
+	}
+	if !collect {
+		return x, graph.Value{}
+	}
+	return x, b.Concat(0, kvs...)
+}
+
+// prefill builds llm_prefill.
+func (g *llmGraph) prefill() {
+	b := g.b
+	d := g.d
+	text := b.Input("text", graph.Int64, graph.N(1), graph.Sym("L"))
+	spk := b.Input("spk_emb", graph.Float, graph.N(1), graph.N(d.SpeakerEmbed))
+
+	b.Push("text_encoder")
+	emb := b.Gather(g.param("text_embedding.weight"), b.Squeeze(text, 0), 0) // (L, 512)
+	x := g.inputLayer(emb, "text_encoder", false)
+	x, _ = g.encoder(x, "text_encoder", d.LLM.TextEncoderBlocks, true, false)
+	x = g.layerNorm(x, "text_encoder.after_norm")
+	x = g.linear(x, "text_encoder_affine_layer", true) // (L, d)
+	b.Pop()
+
+	// F.normalize(spk, dim=1): x / max(‖x‖, 1e-12).
+	norm := b.Max(b.ReduceL2(spk, true, 1), g.scalar(1e-12))
+	spkEmb := g.linear(b.Div(spk, norm), "spk_embed_affine_layer", true) // (1, d)
+	table := g.param("llm_embedding.weight")
+	sos := b.SliceAxis(table, 0, 0, 1)
+	task := b.SliceAxis(table, 0, 1, 2)
+	parts := []graph.Value{sos, spkEmb, x, task} // (L+3, d)
+	if g.promptSpeech {
+		prompt := b.Input("prompt_speech_token", graph.Int64, graph.N(1), graph.Sym("P"))
+		parts = append(parts, b.Gather(g.param("speech_embedding.weight"), b.Squeeze(prompt, 0), 0))
+	}
+	lmInput := b.Concat(0, parts...)
+
+	b.Push("llm")
+	h := g.inputLayer(lmInput, "llm", true)
+	h, kv := g.encoder(h, "llm", d.LLM.Blocks, false, true)
+	last := b.Slice(h, b.Ints(-1), b.Ints(graph.End), b.Ints(0), graph.Value{}) // (1, d)
+	last = g.layerNorm(last, "llm.after_norm")
+	logp := b.LogSoftmax(g.linear(last, "llm_decoder", true), -1)
+	b.Pop()
+	b.Output(logp, "logp")
+	b.Output(kv, "kv")
+}
+
+// decode builds llm_decode.
+func (g *llmGraph) decode() {
+	b := g.b
+	d := g.d
+	l := d.LLM
+	h, dk := int64(l.Heads), int64(l.HeadDim())
+	token := b.Input("token", graph.Int64, graph.N(1), graph.N(1))
+	past := b.Input("past_kv", graph.Float, graph.N(l.Blocks), graph.N(l.Heads), graph.Sym("K"), graph.N(2*l.HeadDim()))
+
+	x := b.Gather(g.param("speech_embedding.weight"), b.Squeeze(token, 0), 0) // (1, d)
+	x = g.inputLayer(x, "llm", true)
+	keys := b.Add(b.DimOf(past, 2), b.Ints(1)) // K+1
+	posT := g.positions(keys, true)            // (d, K+1): positions K … 0
+	scale := g.scalar(float32(math.Sqrt(float64(dk))))
+	var rows []graph.Value
+	for i := range l.Blocks {
+		p := "llm.encoders." + strconv.Itoa(i)
+		b.Push(p)
+		layerPast := b.Gather(past, b.ConstInt64(nil, int64(i)), 0) // (h, K, 2dk)
+		var row graph.Value
+		x, row = g.block(x, p, false, func(xn graph.Value, ap string) (graph.Value, graph.Value) {
+			heads := func(v graph.Value) graph.Value { return b.ReshapeTo(v, h, 1, dk) } // (h, 1, dk)
+			q := heads(g.linear(xn, ap+".linear_q", true))
+			k := heads(g.linear(xn, ap+".linear_k", true))
+			v := heads(g.linear(xn, ap+".linear_v", true))
+			kAll := b.Concat(1, b.SliceAxis(layerPast, 2, 0, dk), k) // (h, K+1, dk)
+			vAll := b.Concat(1, b.SliceAxis(layerPast, 2, dk, 2*dk), v)
+			u := b.ReshapeTo(g.param(ap+".pos_bias_u"), h, 1, dk)
+			vb := b.ReshapeTo(g.param(ap+".pos_bias_v"), h, 1, dk)
+			ac := b.MatMul(b.Add(q, u), b.Transpose(kAll, 0, 2, 1)) // (h, 1, K+1)
+			// Folded positional term: ((q+v)·W_pos,h)·pe_j with W_pos viewed as (h, dk, d).
+			folded := b.MatMul(b.Add(q, vb), g.param(ap+".linear_pos.weight", l.Heads, l.HeadDim(), l.Model)) // (h, 1, d)
+			bd := b.MatMul(folded, posT)                                                                      // (h, 1, K+1)
+			attn := b.Softmax(b.Div(b.Add(ac, bd), scale), -1)
+			ctx := b.ReshapeTo(b.MatMul(attn, vAll), 1, h*dk)
+			return g.linear(ctx, ap+".linear_out", true), b.Concat(-1, k, v) // (h, 1, 2dk)
+		})
+		rows = append(rows, b.Unsqueeze(row, 0))
+		b.Pop()
+	}
+	x = g.layerNorm(x, "llm.after_norm")
+	logp := b.LogSoftmax(g.linear(x, "llm_decoder", true), -1)
+	b.Output(logp, "logp")
+	b.Output(b.Concat(0, rows...), "new_kv")
+}
