@@ -1,0 +1,195 @@
+package viettts
+
+import (
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/viettts-studio/studio/inference/graph"
+	"github.com/viettts-studio/studio/inference/ort"
+)
+
+// Stand-in graphs: the exact I/O contract of MODEL.md §5.4/§6.4/§7 (names, dtypes, dynamic dims)
+// with a few random matrices inside instead of the networks. They exercise everything the runtime
+// does with the graphs (shapes, the cache, sampling, the solver, noise, cancellation) in
+// milliseconds, independent of the compiler. Tests that need the real architecture use the
+// compiler's tiny random bundles.
+
+const (
+	standinLayers = 2
+	standinHeads  = 2
+	standinRow    = 8
+	textVocab     = 60515
+)
+
+func randInit(b *graph.Builder, name string, rng *rand.Rand, scale float64, shape ...int) graph.Value {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64() * scale)
+	}
+	return b.Initializer(name, shape, data)
+}
+
+func build(t testing.TB, b *graph.Builder, path string) {
+	t.Helper()
+	data, err := b.Build()
+	if err != nil {
+		t.Fatalf("build %s: %v", filepath.Base(path), err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func standinPrefill(t testing.TB, path string, rng *rand.Rand) {
+	b := graph.New("llm_prefill")
+	text := b.Input("text", graph.Int64, graph.N(1), graph.Sym("L"))
+	spk := b.Input("spk_emb", graph.Float, graph.N(1), graph.N(xvectorDim))
+	h := b.ReduceMean(b.Gather(randInit(b, "emb", rng, 1, textVocab, 4), text, 0), false, 1)
+	h = b.Add(h, b.MatMul(spk, randInit(b, "spk", rng, 0.1, xvectorDim, 4)))
+	logits := b.MatMul(h, randInit(b, "head", rng, 2, 4, eosToken+1))
+	b.Output(b.LogSoftmax(logits, 1), "logp")
+	row := randInit(b, "kvrow", rng, 1, standinLayers, standinHeads, 1, standinRow)
+	k := b.Add(b.DimOf(text, 1), b.Ints(promptExtra))
+	shape := b.Concat(0, b.Ints(standinLayers, standinHeads), k, b.Ints(standinRow))
+	b.Output(b.Add(b.Expand(row, shape), b.ReduceSum(h, false, 0, 1)), "kv")
+	build(t, b, path)
+}
+
+func standinDecode(t testing.TB, path string, rng *rand.Rand) {
+	b := graph.New("llm_decode")
+	tok := b.Input("token", graph.Int64, graph.N(1), graph.N(1))
+	past := b.Input("past_kv", graph.Float, graph.N(standinLayers), graph.N(standinHeads), graph.Sym("K"), graph.N(standinRow))
+	e := b.ReshapeTo(b.Gather(randInit(b, "emb", rng, 1, eosToken+1, 4), tok, 0), 1, 4)
+	p := b.Mul(b.ReduceMean(past, false, 0, 1, 2, 3), b.Scalar(graph.Float, 0.1))
+	b.Output(b.LogSoftmax(b.Add(b.MatMul(e, randInit(b, "head", rng, 2, 4, eosToken+1)), p), 1), "logp")
+	rows := b.MatMul(e, randInit(b, "kv", rng, 1, 4, standinLayers*standinHeads*standinRow))
+	b.Output(b.ReshapeTo(rows, standinLayers, standinHeads, 1, standinRow), "new_kv")
+	build(t, b, path)
+}
+
+func standinEncoder(t testing.TB, path string, rng *rand.Rand) {
+	b := graph.New("flow_encoder")
+	tok := b.Input("token", graph.Int64, graph.N(1), graph.Sym("S"))
+	interp := b.Input("interp", graph.Float, graph.Sym("S"), graph.Sym("T"))
+	spk := b.Input("spk_emb", graph.Float, graph.N(1), graph.N(xvectorDim))
+	h := b.Transpose(b.Gather(randInit(b, "emb", rng, 1, speechTokens, melBins), tok, 0), 0, 2, 1)
+	b.Output(b.MatMul(h, interp), "mu")
+	b.Output(b.MatMul(spk, randInit(b, "spk", rng, 0.1, xvectorDim, melBins)), "spks")
+	build(t, b, path)
+}
+
+func standinEstimator(t testing.TB, path string) {
+	b := graph.New("flow_estimator")
+	x := b.Input("x", graph.Float, graph.Sym("B"), graph.N(melBins), graph.Sym("T"))
+	mask := b.Input("mask", graph.Float, graph.Sym("B"), graph.N(1), graph.Sym("T"))
+	mu := b.Input("mu", graph.Float, graph.Sym("B"), graph.N(melBins), graph.Sym("T"))
+	tt := b.Input("t", graph.Float, graph.Sym("B"))
+	spks := b.Input("spks", graph.Float, graph.Sym("B"), graph.N(melBins))
+	cond := b.Input("cond", graph.Float, graph.Sym("B"), graph.N(melBins), graph.Sym("T"))
+	s := b.Add(b.Mul(x, b.Scalar(graph.Float, 0.5)), mu)
+	s = b.Add(s, b.Mul(cond, b.Scalar(graph.Float, 0.3)))
+	s = b.Add(s, b.Unsqueeze(spks, 2))
+	s = b.Add(s, b.ReshapeTo(tt, -1, 1, 1))
+	b.Output(b.Mul(b.Sub(b.Tanh(s), x), mask), "estimator_out")
+	build(t, b, path)
+}
+
+func standinHiFT(t testing.TB, path string, rng *rand.Rand) {
+	b := graph.New("hift")
+	mel := b.Input("mel", graph.Float, graph.N(1), graph.N(melBins), graph.Sym("T"))
+	phase := b.Input("phase_noise", graph.Float, graph.N(1), graph.N(1), graph.N(9))
+	sine := b.Input("sine_noise", graph.Float, graph.N(1), graph.Sym("N"), graph.N(9))
+	m := b.MatMul(b.Transpose(mel, 0, 2, 1), randInit(b, "up", rng, 0.1, melBins, melHop))
+	m = b.ReshapeTo(m, 1, -1)
+	n := b.Mul(b.ReduceSum(sine, false, 2), b.Scalar(graph.Float, 0.01))
+	n = b.Add(n, b.Mul(b.ReduceSum(phase, false, 0, 1, 2), b.Scalar(graph.Float, 0.01)))
+	b.Output(b.Mul(b.Tanh(b.Add(b.Mul(m, b.Scalar(graph.Float, 0.1)), n)), b.Scalar(graph.Float, 0.9)), "wav")
+	build(t, b, path)
+}
+
+// standinSpeechEmbedding: feats (1, T, 80) → embedding (1, 192), like CAM++.
+func standinSpeechEmbedding(t testing.TB, path string, rng *rand.Rand) {
+	b := graph.New("speech_embedding")
+	feats := b.Input("feats", graph.Float, graph.N(1), graph.Sym("T"), graph.N(80))
+	b.Output(b.MatMul(b.ReduceMean(feats, false, 1), randInit(b, "w", rng, 0.3, 80, xvectorDim)), "embedding")
+	build(t, b, path)
+}
+
+// standinSpeechTokenizer: feats (1, 128, T), feats_length (1,) int32 → tokens (1, ceil(T/4)) int64,
+// like the S3 tokenizer at 25 Hz.
+func standinSpeechTokenizer(t testing.TB, path string, rng *rand.Rand) {
+	b := graph.New("speech_tokenizer")
+	feats := b.Input("feats", graph.Float, graph.N(1), graph.N(128), graph.Sym("T"))
+	b.Input("feats_length", graph.Int32, graph.N(1))
+	every4 := b.Slice(feats, b.Ints(0), b.Ints(math.MaxInt64), b.Ints(2), b.Ints(4))
+	proj := b.MatMul(b.Transpose(every4, 0, 2, 1), randInit(b, "codebook", rng, 1, 128, speechTokens))
+	out := b.Node("ArgMax", []graph.Value{proj}, []graph.Attr{graph.AttrInt("axis", 2), graph.AttrInt("keepdims", 0)}, 1, graph.Int64)
+	b.Output(out[0], "tokens")
+	build(t, b, path)
+}
+
+// standinBundle writes a bundle of stand-in graphs, the real tokenizer ranks and two voices into a
+// temporary folder and returns it. It skips the test where ONNX Runtime or the ranks are missing.
+func standinBundle(t testing.TB) string {
+	t.Helper()
+	if err := ort.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available (%v): run tools/setup.sh ort", err)
+	}
+	dir := t.TempDir()
+	copyRanks(t, filepath.Join(dir, DefaultFiles.Tokenizer))
+	rng := rand.New(rand.NewPCG(42, 42))
+	standinPrefill(t, filepath.Join(dir, DefaultFiles.LLMPrefill), rng)
+	standinDecode(t, filepath.Join(dir, DefaultFiles.LLMDecode), rng)
+	standinEncoder(t, filepath.Join(dir, DefaultFiles.FlowEncoder), rng)
+	standinEstimator(t, filepath.Join(dir, DefaultFiles.FlowEstimator))
+	standinHiFT(t, filepath.Join(dir, DefaultFiles.HiFT), rng)
+	standinSpeechEmbedding(t, filepath.Join(dir, DefaultFiles.SpeechEmbedding), rng)
+	standinSpeechTokenizer(t, filepath.Join(dir, DefaultFiles.SpeechTokenizer), rng)
+	for i, id := range []string{"lan", "minh"} {
+		if err := WriteVoice(filepath.Join(dir, DefaultFiles.Voices), testVoice(id, uint64(i+10))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// copyRanks copies VietTTS's tokenizer ranks (tools/fixtures/features/fetch_tokenizer.sh puts
+// them in .cache/tokenizer) to dst.
+func copyRanks(t testing.TB, dst string) {
+	t.Helper()
+	src := os.Getenv("VIETTTS_TOKENIZER_RANKS")
+	if src == "" {
+		wd, _ := os.Getwd()
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			p := filepath.Join(dir, ".cache", "tokenizer", "multilingual.tiktoken")
+			if _, err := os.Stat(p); err == nil {
+				src = p
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				t.Skip("tokenizer ranks not found: run tools/fixtures/features/fetch_tokenizer.sh (make test does)")
+			}
+		}
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+}
