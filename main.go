@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,8 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 
 	"github.com/viettts-studio/studio/backend/cli"
+	"github.com/viettts-studio/studio/backend/home"
+	"github.com/viettts-studio/studio/backend/logging"
 )
 
 //go:embed all:frontend/dist
@@ -40,7 +43,19 @@ func main() {
 }
 
 func runGUI() error {
-	app := NewApp()
+	dirs, err := home.Resolve()
+	if err != nil {
+		return err
+	}
+	if err := dirs.Ensure(); err != nil {
+		return err
+	}
+	log, closeLog, err := logging.Open(dirs.Logs, os.Stderr, slog.LevelInfo)
+	if err != nil {
+		log.Warn("logging to stderr only", "err", err)
+	}
+	defer closeLog.Close()
+	app := NewApp(dirs, log)
 	return wails.Run(&options.App{
 		Title:     "VietTTS Studio",
 		Width:     1280,

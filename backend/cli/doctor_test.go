@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/viettts-studio/studio/backend/home"
+	"github.com/viettts-studio/studio/backend/system"
 )
 
 // run runs the CLI as the binary would, with VIETTTS_STUDIO_HOME in a temp dir.
@@ -58,7 +59,7 @@ func TestDoctorOnAMachineWithoutGPU(t *testing.T) {
 		}
 	}
 	js, _, code := run(t, "", "doctor", "--json")
-	var r DoctorReport
+	var r system.Report
 	if err := json.Unmarshal([]byte(js), &r); err != nil || code != 0 {
 		t.Fatalf("doctor --json: code %d, %v\n%s", code, err, js)
 	}
@@ -69,7 +70,7 @@ func TestDoctorOnAMachineWithoutGPU(t *testing.T) {
 
 func TestDoctorFailsClearlyWithAWrongLibrary(t *testing.T) {
 	t.Setenv("VIETTTS_ORT_LIB", "/nonexistent/libonnxruntime.so.1")
-	r := Diagnose(mustDirs(t))
+	r := system.Diagnose(mustDirs(t))
 	if r.ORT.Error == "" || !strings.Contains(r.ORT.Error, "VIETTTS_ORT_LIB") {
 		t.Fatalf("error %q does not name the variable to fix", r.ORT.Error)
 	}
