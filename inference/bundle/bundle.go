@@ -40,6 +40,7 @@ const ManifestFile = "manifest.json"
 const (
 	GraphLLMPrefill     = "llm_prefill"
 	GraphLLMDecode      = "llm_decode"
+	GraphLLMPrefillFP16 = "llm_prefill_fp16" // pairs with llm_decode_fp16: its kv is float16
 	GraphLLMDecodeFP16  = "llm_decode_fp16"
 	GraphFlowEncoder    = "flow_encoder"
 	GraphFlowEstimator  = "flow_estimator"

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,22 +84,51 @@ type graphJob struct {
 	name      string // bundle graph name (MODEL.md §1)
 	part      string // which checkpoint: FileLLM, FileFlow or FileHiFT
 	precision string
-	build     func(w Weights, d Dims) ([]byte, error)
+	write     func(out io.Writer, w Weights, d Dims) (int64, error)
+}
+
+// streamed adapts a streaming graph writer with a precision flag.
+func streamed(f func(io.Writer, Weights, Dims, bool) (int64, error), fp16 bool) func(io.Writer, Weights, Dims) (int64, error) {
+	return func(out io.Writer, w Weights, d Dims) (int64, error) { return f(out, w, d, fp16) }
+}
+
+// built adapts a graph builder that returns the whole model.
+func built(f func(Weights, Dims) ([]byte, error)) func(io.Writer, Weights, Dims) (int64, error) {
+	return func(out io.Writer, w Weights, d Dims) (int64, error) {
+		model, err := f(w, d)
+		if err != nil {
+			return 0, err
+		}
+		n, err := out.Write(model)
+		return int64(n), err
+	}
 }
 
 // graphJobs lists every graph the compiler builds, in build order.
 func graphJobs(opts Options) []graphJob {
 	jobs := []graphJob{
-		{bundle.GraphFlowEncoder, FileFlow, "fp32", BuildFlowEncoder},
-		{bundle.GraphFlowEstimator, FileFlow, "fp32", BuildFlowEstimator},
+		{bundle.GraphLLMPrefill, FileLLM, "fp32", streamed(WriteLLMPrefill, false)},
+		{bundle.GraphLLMDecode, FileLLM, "fp32", streamed(WriteLLMDecode, false)},
 	}
-	return jobs
+	if !opts.NoFP16 {
+		jobs = append(jobs,
+			graphJob{bundle.GraphLLMPrefillFP16, FileLLM, "fp16", streamed(WriteLLMPrefill, true)},
+			graphJob{bundle.GraphLLMDecodeFP16, FileLLM, "fp16", streamed(WriteLLMDecode, true)})
+	}
+	return append(jobs,
+		graphJob{bundle.GraphFlowEncoder, FileFlow, "fp32", built(BuildFlowEncoder)},
+		graphJob{bundle.GraphFlowEstimator, FileFlow, "fp32", built(BuildFlowEstimator)},
+		graphJob{bundle.GraphHiFT, FileHiFT, "fp32", built(BuildHiFT)},
+	)
 }
 
-// partSpecs returns the expected tensors of each checkpoint file for d.
+// partSpecs returns the expected tensors of each checkpoint file for d, as stored (HiFT with its
+// weight-norm pairs).
 func partSpecs(d Dims) map[string][]ParamSpec {
 	return map[string][]ParamSpec{
+		FileLLM:  LLMSpecs(d),
 		FileFlow: FlowSpecs(d),
+		FileHiFT: HiFTCheckpointSpecs(d),
 	}
 }
 
@@ -333,16 +363,23 @@ func write(ctx context.Context, outDir string, m *bundle.Manifest, d Dims, opts 
 		}
 		step("building " + j.name)
 		t0 := time.Now()
-		model, err := j.build(weights(j.part), d)
-		if err != nil {
-			return nil, fmt.Errorf("building graph %s from %s: %w", j.name, j.part, err)
-		}
-		g, err := w.WriteGraph(j.name, j.precision, model)
-		model = nil
+		fw, err := w.CreateGraph(j.name, j.precision)
 		if err != nil {
 			return nil, err
 		}
-		log.Info("graph built", "graph", j.name, "size", humanSize(g.Size), "took", time.Since(t0).Round(time.Millisecond))
+		bw := bufio.NewWriterSize(fw, 4<<20)
+		_, err = j.write(bw, weights(j.part), d)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			fw.Close()
+			return nil, fmt.Errorf("building graph %s from %s: %w", j.name, j.part, err)
+		}
+		if err := fw.Close(); err != nil {
+			return nil, err
+		}
+		log.Info("graph built", "graph", j.name, "precision", j.precision, "took", time.Since(t0).Round(time.Millisecond))
 		// Hand the graph's memory back before the next one: the largest graphs are over 1 GB.
 		runtime.GC()
 		debug.FreeOSMemory()
