@@ -232,7 +232,10 @@ ThS|thạc sĩ
 BS|bác sĩ
 KS|kỹ sư
 KTS|kiến trúc sư
+LS.|luật sư
 LS|luật sư
+V.League|vi lích
+V-League|vi lích
 NSND|nghệ sĩ nhân dân
 NSƯT|nghệ sĩ ưu tú
 NGND|nhà giáo nhân dân

@@ -25,17 +25,20 @@ func win(t string, i int) string {
 }
 
 var (
-	reISODate   = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})`)
-	reDMY       = regexp.MustCompile(`^(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})`)
-	reDayRange  = regexp.MustCompile(`^(\d{1,2}) ?[-–] ?(\d{1,2})([/.])(\d{1,2})(?:[/.](\d{4}))?`)
-	reMonthYear = regexp.MustCompile(`^(\d{1,2})/(\d{4})`)
-	reDayMonth  = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})`)
-	reSlashPair = regexp.MustCompile(`^(\d+)/(\d+)`)
-	reClock     = regexp.MustCompile(`^(\d{1,2}):(\d{2})(?::(\d{2}))?`)
-	reHour      = regexp.MustCompile(`^(\d{1,2})([hg])(\d{1,2})?(?:ph|p|')?`)
-	reDayPart   = regexp.MustCompile(`^\s+(sáng|trưa|chiều|tối|đêm|khuya)`)
-	rePhone     = regexp.MustCompile(`^(?:\+84|0)\d{1,4}(?:[ .-]?\d{2,4}){1,4}`)
-	reCode      = regexp.MustCompile(`^\d+(?:/[0-9A-Za-zĐđ]+(?:-[0-9A-Za-zĐđ]+)*)+`)
+	reISODate    = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})`)
+	reDMY        = regexp.MustCompile(`^(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})`)
+	reDayRange   = regexp.MustCompile(`^(\d{1,2}) ?[-–] ?(\d{1,2})([/.])(\d{1,2})(?:[/.](\d{4}))?`)
+	reMonthYear  = regexp.MustCompile(`^(\d{1,2})/(\d{4})`)
+	reDayMonth   = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})`)
+	reSlashPair  = regexp.MustCompile(`^(\d+)/(\d+)`)
+	reClock      = regexp.MustCompile(`^(\d{1,2}):(\d{2})(?::(\d{2}))?`)
+	reHour       = regexp.MustCompile(`^(\d{1,2})([hg])(\d{1,2})?(?:ph|p|')?`)
+	reDayPart    = regexp.MustCompile(`^\s+(sáng|trưa|chiều|tối|đêm|khuya)`)
+	rePhone      = regexp.MustCompile(`^(?:\+84[ .-]?|0)\d{1,4}(?:[ .-]?\d{2,4}){1,4}`)
+	reHotline    = regexp.MustCompile(`^1[89]00[ .]?\d{2,4}(?:[ .]?\d{2,4})?`)
+	reTimes      = regexp.MustCompile(`^ ?[x×] ?\d`)
+	reRoundClock = regexp.MustCompile(`^24/24(h?)`)
+	reCode       = regexp.MustCompile(`^\d+(?:/[0-9A-Za-zĐđ]+(?:-[0-9A-Za-zĐđ]+)*)+`)
 
 	reNumDots    = regexp.MustCompile(`^\d{1,3}(?:\.\d{3})+(?:,\d+)?`)
 	reNumCommas  = regexp.MustCompile(`^\d{1,3}(?:,\d{3}){2,}(?:\.\d+)?`)
@@ -79,9 +82,20 @@ func (s *state) numeric(t string, i int) (int, bool) {
 		return s.rangeAfter(t, j), true
 	}
 	if j, ok := s.number(t, w, i); ok {
-		return s.rangeAfter(t, j), true
+		return s.rangeAfter(t, s.timesAfter(t, j)), true
 	}
 	return 0, false
+}
+
+// timesAfter reads "x" between two numbers (1920x1080, 3 x 4) as "nhân".
+func (s *state) timesAfter(t string, j int) int {
+	m := reTimes.FindString(win(t, j))
+	if m == "" {
+		return j
+	}
+	k := j + len(m) - 1
+	s.emit("nhân", j, k)
+	return k
 }
 
 // rangeAfter reads a dash between two numbers ("10-20", "8h-10h", "1945–1975") as "đến" and
@@ -108,8 +122,9 @@ func (s *state) rangeAfter(t string, j int) int {
 	if d >= len(t) || t[d] < '0' || t[d] > '9' {
 		return j
 	}
-	if s.after("tỷ số", "tỉ số", "thắng", "thua", "hòa", "hoà") {
-		return d // a score: 2-1 is read "hai một"
+	if p := s.prev(3) + " " + s.prev(2); p == "tỷ số" || p == "tỉ số" ||
+		s.inClause(6, "thắng", "thua", "hòa", "hoà", "gỡ") && !s.inClause(2, "từ") {
+		return d // a score: "tỷ số 2-1", "thắng Thái Lan 3-2" are read "hai một", "ba hai"
 	}
 	s.emit("đến", k, k+dash)
 	return d
@@ -117,6 +132,17 @@ func (s *state) rangeAfter(t string, j int) int {
 
 // phone reads a Vietnamese phone number digit by digit, in its written groups.
 func (s *state) phone(w string, i int) (int, bool) {
+	if m := reHotline.FindString(w); m != "" && boundary(w, len(m)) && len(onlyDigits(m)) >= 6 && len(onlyDigits(m)) <= 10 {
+		groups := strings.FieldsFunc(m, func(r rune) bool { return r == ' ' || r == '.' })
+		if len(groups) == 1 {
+			groups = []string{m[:4], m[4:]}
+		}
+		for k, g := range groups {
+			groups[k] = readDigits(g)
+		}
+		s.emitNum(strings.Join(groups, ", "), i, i+len(m))
+		return i + len(m), true
+	}
 	m := rePhone.FindString(w)
 	if m == "" || !boundary(w, len(m)) {
 		return 0, false
@@ -125,7 +151,8 @@ func (s *state) phone(w string, i int) (int, bool) {
 		return 0, false
 	}
 	plus := strings.HasPrefix(m, "+84")
-	digits := onlyDigits(strings.TrimPrefix(m, "+84"))
+	local := strings.TrimLeft(strings.TrimPrefix(m, "+84"), " .-")
+	digits := onlyDigits(local)
 	n := len(digits)
 	if plus {
 		n++
@@ -133,7 +160,7 @@ func (s *state) phone(w string, i int) (int, bool) {
 	if n < 9 || n > 11 || (!plus && strings.ContainsAny(m, ".") && strings.Count(m, ".") < 2) {
 		return 0, false
 	}
-	groups := strings.FieldsFunc(strings.TrimPrefix(m, "+84"), func(r rune) bool { return r == ' ' || r == '.' || r == '-' })
+	groups := strings.FieldsFunc(local, func(r rune) bool { return r == ' ' || r == '.' || r == '-' })
 	if len(groups) == 1 {
 		g := groups[0]
 		switch {
@@ -147,7 +174,7 @@ func (s *state) phone(w string, i int) (int, bool) {
 	}
 	var parts []string
 	if plus {
-		parts = append(parts, "cộng tám tư")
+		parts = append(parts, "cộng tám mươi tư")
 	}
 	for _, g := range groups {
 		parts = append(parts, readDigits(g))
@@ -259,6 +286,18 @@ func (s *state) date(t, w string, i int) (int, bool) {
 			s.emitNum(b.String(), i, i+len(m[0]))
 			return i + len(m[0]), true
 		}
+	}
+	if m := reRoundClock.FindStringSubmatch(w); m != nil && boundary(w, len(m[0])) {
+		text := "hai mươi tư trên hai mươi tư"
+		if m[1] != "" {
+			text += " giờ"
+		}
+		s.emitNum(text, i, i+len(m[0]))
+		return i + len(m[0]), true
+	}
+	if m := reMonthYear.FindStringSubmatch(w); m != nil && boundary(w, len(m[0])) && s.after("quý") {
+		s.emitNum(readInteger(m[1], s.o)+" năm "+readInteger(m[2], s.o), i, i+len(m[0]))
+		return i + len(m[0]), true
 	}
 	if m := reMonthYear.FindStringSubmatch(w); m != nil && boundary(w, len(m[0])) {
 		mo := atoi(m[1])
@@ -545,6 +584,7 @@ func (s *state) suffixes(w, text string, j int) (string, int) {
 		rest = w[j+gap:]
 		break
 	}
+	measured := false
 	if read, n, ok := currencyAt(rest); ok {
 		text += " " + read
 		j += gap + n
@@ -553,11 +593,14 @@ func (s *state) suffixes(w, text string, j int) (string, int) {
 		if read, n, ok := unitRead(rest, gap > 0); ok {
 			text += " " + read
 			j += gap + n
-			money = true // a measured amount takes a rate as well
+			measured = true
 		}
 	}
-	if money && strings.HasPrefix(w[j:], "/") {
+	if (money || measured) && strings.HasPrefix(w[j:], "/") {
 		if per, n := s.perUnit(w[j+1:]); n > 0 {
+			if measured {
+				per = "trên" + strings.TrimPrefix(per, "một")
+			}
 			text += " " + per
 			j += 1 + n
 		}
@@ -578,9 +621,6 @@ func currencyAt(w string) (string, int, bool) {
 // perUnit reads the unit of a rate after "/": "kg" → "một ki lô gam", "cp" → "một cổ phiếu".
 func (s *state) perUnit(w string) (string, int) {
 	if read, n, ok := unitRead(w, false); ok {
-		if strings.HasPrefix(read, "giờ") || strings.HasPrefix(read, "giây") {
-			return "một " + read, n
-		}
 		return "một " + read, n
 	}
 	j := 0

@@ -1,6 +1,7 @@
 package textnorm
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -98,6 +99,10 @@ func (s *state) dash(t string, i, next int) int {
 		after = 0
 	}
 	if isAlnum(before) && isAlnum(after) {
+		if p := s.prev(1); (strings.HasPrefix(p, "thứ ") || p == "chủ nhật") &&
+			(strings.HasPrefix(t[next:], "CN") || (after == 'T' && next+1 < len(t) && t[next+1] >= '2' && t[next+1] <= '7')) {
+			s.emit("đến", i, next) // T2-T6, T2-CN
+		}
 		return next
 	}
 	nr, nl := nextNonSpace(t, next)

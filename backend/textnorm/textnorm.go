@@ -290,6 +290,28 @@ func (s *state) after(phrases ...string) bool {
 	return false
 }
 
+// inClause reports whether one of words (lower-case, one word each) is among the last n words
+// of the current clause.
+func (s *state) inClause(n int, words ...string) bool {
+	for i := len(s.words) - 1; i >= 0 && n > 0; i-- {
+		w := s.words[i]
+		if w.Punct {
+			return false
+		}
+		last := strings.ToLower(w.Text)
+		if k := strings.LastIndexByte(last, ' '); k >= 0 {
+			last = last[k+1:]
+		}
+		for _, x := range words {
+			if last == x {
+				return true
+			}
+		}
+		n--
+	}
+	return false
+}
+
 // atClauseStart reports whether nothing but punctuation (or nothing) comes before.
 func (s *state) atClauseStart() bool {
 	return len(s.words) == 0 || s.words[len(s.words)-1].Punct

@@ -1,6 +1,7 @@
 package textnorm
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -246,9 +247,16 @@ func (s *state) roman(t, w string, i int) (int, bool) {
 	default:
 		return 0, false
 	}
-	s.emitNum(ReadCardinal(itoa(v), s.o), i, i+j)
-	return i + j, true
+	text, end := ReadCardinal(itoa(v), s.o), j
+	if m := reSlashYear.FindStringSubmatch(w[j:]); m != nil && boundary(w, j+len(m[0])) {
+		text += " năm " + readInteger(m[1], s.o) // quý I/2024
+		end += len(m[0])
+	}
+	s.emitNum(text, i, i+end)
+	return i + end, true
 }
+
+var reSlashYear = regexp.MustCompile(`^/(\d{4})`)
 
 // wordRun reads a run of letters and digits (with apostrophes inside) as one word.
 func (s *state) wordRun(t string, i int) int {
@@ -287,9 +295,47 @@ func (s *state) wordRun(t string, i int) int {
 	case hasDigit:
 		s.emitNum(readInteger(onlyDigits(run), s.o), i, j)
 	default:
-		s.emit(readLetters(run), i, j)
+		text := readLetters(run)
+		if len(run) == 2 && isUpper(run) && run[0] < 0x80 && run[1] < 0x80 && text == strings.ToLower(run) && !capsNeighbour(t, i, j) {
+			text = spell(run) // "IP", "UK": a two-letter acronym, unless it sits in an upper-case heading
+		}
+		s.emit(text, i, j)
 	}
 	return j
+}
+
+// capsNeighbour reports whether the word before t[i:j] or the word after it, on the same line,
+// is an upper-case word of two letters or more (the words of a heading).
+func capsNeighbour(t string, i, j int) bool {
+	k := i
+	for k > 0 && (t[k-1] == ' ' || t[k-1] == '\t') {
+		k--
+	}
+	end := k
+	for k > 0 {
+		r, size := utf8.DecodeLastRuneInString(t[:k])
+		if !unicode.IsLetter(r) {
+			break
+		}
+		k -= size
+	}
+	if w := t[k:end]; utf8.RuneCountInString(w) >= 2 && isUpper(w) {
+		return true
+	}
+	k = j
+	for k < len(t) && (t[k] == ' ' || t[k] == '\t') {
+		k++
+	}
+	start := k
+	for k < len(t) {
+		r, size := utf8.DecodeRuneInString(t[k:])
+		if !unicode.IsLetter(r) {
+			break
+		}
+		k += size
+	}
+	w := t[start:k]
+	return utf8.RuneCountInString(w) >= 2 && isUpper(w)
 }
 
 // url reads (or skips) URLs, e-mail addresses and bare domain names.
@@ -328,10 +374,12 @@ func readURL(u string, email bool) string {
 	for _, p := range []string{"https://", "http://"} {
 		lower = strings.TrimPrefix(lower, p)
 	}
-	if k := strings.IndexAny(lower, "?#"); k >= 0 {
-		lower = lower[:k]
+	if !email {
+		// a narrator says where to go, not the path: read the host only
+		if k := strings.IndexAny(lower, "/?#"); k >= 0 {
+			lower = lower[:k]
+		}
 	}
-	lower = strings.TrimRight(lower, "/")
 	var parts []string
 	word := func(run string) {
 		if run == "" {
@@ -380,6 +428,5 @@ func readURL(u string, email bool) string {
 		start = k + 1
 	}
 	word(lower[start:])
-	_ = email
 	return strings.Join(parts, " ")
 }
