@@ -258,12 +258,15 @@ text_encoder_input_size: 512
 llm_input_size: 1024
 llm_output_size: 1024
 spk_embed_dim: 192 # x-vector
-text_token_size: 60515
-speech_token_size: 4096
 
-llm: !new:cosyvoice.llm.llm.TransformerLM
+llm: !new:viettts.llm.llm.TransformerLM
     text_encoder_input_size: !ref <text_encoder_input_size>
+    text_token_size: 60515
+    speech_token_size: 4096
+    spk_embed_dim: !ref <spk_embed_dim>
     llm_input_size: 9
+flow: !new:viettts.flow.flow.MaskedDiffWithXvec
+    speech_token_size: 1
 `
 	c, err := ParseConfig([]byte(text), "config.yaml")
 	if err != nil {
@@ -271,7 +274,10 @@ llm: !new:cosyvoice.llm.llm.TransformerLM
 	}
 	want := Config{SampleRate: 22050, TextEncoderInputSize: 512, LLMInputSize: 1024, LLMOutputSize: 1024,
 		SpkEmbedDim: 192, TextTokenSize: 60515, SpeechTokenSize: 4096}
-	c.Scalars = nil
+	if !c.Has("speech_token_size") || c.Has("token_frame_rate") || c.Scalars["flow.speech_token_size"] != "1" {
+		t.Fatalf("Has/Scalars wrong: %v", c.Scalars)
+	}
+	c.Scalars, c.found = nil, nil
 	if !reflect.DeepEqual(*c, want) {
 		t.Fatalf("got %+v, want %+v", *c, want)
 	}

@@ -21,8 +21,17 @@ type Config struct {
 	SpkEmbedDim          int `json:"spk_embed_dim"`
 	TextTokenSize        int `json:"text_token_size"`
 	SpeechTokenSize      int `json:"speech_token_size"`
-	// Scalars holds every top-level scalar of the file, as text, by key.
+	// Scalars holds every plain scalar of the file, as text, by key; keys inside a top-level
+	// mapping are prefixed with its name ("llm.text_token_size").
 	Scalars map[string]string `json:"-"`
+
+	found map[string]int
+}
+
+// Has reports whether the file sets the field named key (e.g. "llm_input_size").
+func (c *Config) Has(key string) bool {
+	_, ok := c.found[key]
+	return ok
 }
 
 // maxConfig bounds config.yaml (the official one is 4.2 kB).
@@ -58,13 +67,16 @@ func ParseConfig(b []byte, name string) (*Config, error) {
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), maxConfig)
-	line := 0
+	line, parent := 0, ""
+	found := map[string]int{} // field → line it was taken from
 	for sc.Scan() {
 		line++
-		s := sc.Text()
-		if s == "" || s[0] == ' ' || s[0] == '\t' || s[0] == '#' || s[0] == '-' {
+		raw := sc.Text()
+		s := strings.TrimLeft(raw, " ")
+		if s == "" || s[0] == '#' || s[0] == '-' || strings.HasPrefix(s, "\t") {
 			continue
 		}
+		indented := len(s) != len(raw)
 		key, val, ok := strings.Cut(s, ":")
 		if !ok {
 			continue
@@ -74,17 +86,35 @@ func ParseConfig(b []byte, name string) (*Config, error) {
 			val = val[:i]
 		}
 		val = strings.TrimSpace(val)
+		if !indented {
+			parent = key
+		}
 		if val == "" || strings.HasPrefix(val, "!") || strings.HasPrefix(val, "&") || strings.HasPrefix(val, "*") {
 			continue // a mapping, a tag or an anchor: not a plain scalar
 		}
 		val = strings.Trim(val, `"'`)
-		c.Scalars[key] = val
-		if p, ok := ints[key]; ok {
-			n, err := strconv.Atoi(val)
-			if err != nil {
-				return nil, fail("line %d: %s is %q, not a whole number", line, key, val)
-			}
-			*p = n
+		name := key
+		if indented {
+			name = parent + "." + key
+		}
+		c.Scalars[name] = val
+		// A field is taken at the top level, or else from its first appearance inside a
+		// mapping (VietTTS keeps text_token_size and speech_token_size under llm:).
+		p, want := ints[key]
+		if !want {
+			continue
+		}
+		if prev, seen := found[key]; seen && (indented || prev < 0) {
+			continue
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return nil, fail("line %d: %s is %q, not a whole number", line, name, val)
+		}
+		*p = n
+		found[key] = line
+		if !indented {
+			found[key] = -line
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -92,10 +122,11 @@ func ParseConfig(b []byte, name string) (*Config, error) {
 	}
 	var missing []string
 	for _, k := range []string{"sample_rate", "text_token_size", "speech_token_size", "spk_embed_dim"} {
-		if _, ok := c.Scalars[k]; !ok {
+		if _, ok := found[k]; !ok {
 			missing = append(missing, k)
 		}
 	}
+	c.found = found
 	if len(missing) > 0 {
 		return nil, fail("lacks %s: not a VietTTS/CosyVoice config.yaml", strings.Join(missing, ", "))
 	}

@@ -425,7 +425,7 @@ func checkConfig(c *checkpoint.Config, d Dims) error {
 	}
 	var bad []string
 	for _, f := range fields {
-		if _, present := c.Scalars[f.name]; present && f.got != f.want {
+		if c.Has(f.name) && f.got != f.want {
 			bad = append(bad, fmt.Sprintf("%s is %d, expected %d", f.name, f.got, f.want))
 		}
 	}

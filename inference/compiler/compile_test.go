@@ -3,6 +3,7 @@ package compiler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/checkpoint/checkpointtest"
 )
 
 func TestCompileRandomWritesAVerifiedTinyBundle(t *testing.T) {
@@ -153,5 +155,139 @@ func TestCompileRefusesAConfigOfAnotherModel(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+// writeCheckpoint writes llm.pt, flow.pt, hift.pt (random weights for d, in the PyTorch format)
+// and a config.yaml for d into a new folder, as the publisher ships them.
+func writeCheckpoint(t *testing.T, d Dims, seed uint64) string {
+	t.Helper()
+	dir := t.TempDir()
+	for part, specs := range partSpecs(d) {
+		w := RandomWeights(specs, seed, nil).(checkpointtest.Tensors)
+		if err := checkpointtest.Write(filepath.Join(dir, part), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Laid out like VietTTS's config.yaml: the vocabularies sit under llm:.
+	cfg := fmt.Sprintf("__set_seed1: !apply:random.seed [1986]\nsample_rate: %d\ntext_encoder_input_size: %d\n"+
+		"llm_input_size: %d\nllm_output_size: %d\nspk_embed_dim: %d\n\nllm: !new:viettts.llm.llm.TransformerLM\n"+
+		"    text_encoder_input_size: !ref <text_encoder_input_size>\n    text_token_size: %d\n    speech_token_size: %d\n",
+		d.SampleRate, d.LLM.TextEmbed, d.LLM.Model, d.LLM.Model, d.SpeakerEmbed, d.LLM.TextVocab, d.SpeechTokens)
+	os.WriteFile(filepath.Join(dir, FileConfig), []byte(cfg), 0o644)
+	return dir
+}
+
+func TestCompileFromPyTorchFilesEqualsCompilingTheSameWeights(t *testing.T) {
+	d := TinyDims()
+	src := writeCheckpoint(t, d, 5)
+	out := filepath.Join(t.TempDir(), "installed")
+	m, err := Compile(t.Context(), Source{Dir: src}, out, Options{Dims: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bundle.Verify(out); err != nil {
+		t.Fatal(err)
+	}
+	if m.ModelID != ModelID || m.License != LicenseID || m.LicenseFile == "" || m.Random {
+		t.Fatalf("manifest %+v", m)
+	}
+	var names []string
+	for _, s := range m.Sources {
+		names = append(names, s.Path)
+		if len(s.SHA256) != 64 || s.Size == 0 {
+			t.Fatalf("source %+v", s)
+		}
+	}
+	if strings.Join(names, ",") != "llm.pt,flow.pt,hift.pt,config.yaml" {
+		t.Fatalf("sources %v", names)
+	}
+	// The reader and the weight-norm folding are faithful: the graphs are byte for byte the ones
+	// built from the same weights without going through files.
+	ref, err := CompileRandom(t.Context(), d, 5, filepath.Join(t.TempDir(), "ref"), Source{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range m.Graphs {
+		if g.Name != ref.Graphs[i].Name || g.SHA256 != ref.Graphs[i].SHA256 {
+			t.Fatalf("graph %s from the .pt files differs from the one built from the weights directly", g.Name)
+		}
+	}
+}
+
+// rewrite writes part again in src with keys changed by edit (name → shape; nil drops a key).
+func rewrite(t *testing.T, src, part string, d Dims, edit func(specs []ParamSpec) []ParamSpec) {
+	t.Helper()
+	specs := edit(slices.Clone(partSpecs(d)[part]))
+	w := RandomWeights(specs, 1, nil).(checkpointtest.Tensors)
+	if err := checkpointtest.Write(filepath.Join(src, part), w); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(to, b, 0o644)
+}
+
+func TestCompileNamesTheFileAndTheProblem(t *testing.T) {
+	d := TinyDims()
+	fixtures := filepath.Join("..", "checkpoint", "testdata")
+	cases := []struct {
+		name   string
+		break_ func(t *testing.T, src string)
+		want   []string
+	}{
+		{"missing keys", func(t *testing.T, src string) {
+			rewrite(t, src, FileLLM, d, func(s []ParamSpec) []ParamSpec { return s[1:] })
+		}, []string{"llm.pt", "1 missing tensors (text_embedding.weight)"}},
+		{"extra keys", func(t *testing.T, src string) {
+			rewrite(t, src, FileFlow, d, func(s []ParamSpec) []ParamSpec {
+				return append(s, ParamSpec{"decoder.extra.weight", []int{2}})
+			})
+		}, []string{"flow.pt", "1 unexpected tensors (decoder.extra.weight)"}},
+		{"wrong shape", func(t *testing.T, src string) {
+			rewrite(t, src, FileLLM, d, func(s []ParamSpec) []ParamSpec {
+				s[0] = ParamSpec{s[0].Name, []int{51866, d.LLM.TextEmbed}}
+				return s
+			})
+		}, []string{"llm.pt", "text_embedding.weight is 51866x16, expected 60515x16"}},
+		{"another model", func(t *testing.T, src string) {
+			copyFile(t, filepath.Join(fixtures, "resnet.pt"), filepath.Join(src, FileFlow))
+		}, []string{"flow.pt", "missing tensors", "unexpected tensors (bn1.bias"}},
+		{"malicious pickle", func(t *testing.T, src string) {
+			copyFile(t, filepath.Join(fixtures, "malicious.pt"), filepath.Join(src, FileHiFT))
+		}, []string{"hift.pt: refuses pickle global posix.system"}},
+		{"truncated zip", func(t *testing.T, src string) {
+			p := filepath.Join(src, FileLLM)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+		}, []string{"llm.pt: is truncated"}},
+		{"missing file", func(t *testing.T, src string) {
+			os.Remove(filepath.Join(src, FileHiFT))
+		}, []string{"hift.pt: cannot open"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := writeCheckpoint(t, d, 1)
+			c.break_(t, src)
+			out := filepath.Join(t.TempDir(), "m")
+			_, err := Compile(t.Context(), Source{Dir: src}, out, Options{Dims: &d})
+			if err == nil {
+				t.Fatal("compiled a broken checkpoint")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not say %q", err, w)
+				}
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("a failed compile left %s", out)
+			}
+		})
 	}
 }
