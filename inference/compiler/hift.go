@@ -250,7 +250,8 @@ func (n *flowNet) nsfSource(f0, phaseNoise, sineNoise graph.Value, d Dims) graph
 		harm[i] = float32(i + 1)
 		keep[i] = 1
 	}
-	keep[0] = 0                                                                                               // the fundamental starts at phase 0 (phase_vec[:, 0, :] = 0)
+	// The fundamental starts at phase 0 (upstream sets phase_vec[:, 0, :] = 0).
+	keep[0] = 0
 	fmat := b.Div(b.Mul(f0u, b.Const(graph.Float, []int{1, nSrc, 1}, harm)), n.scalar(float32(d.SampleRate))) // (1,9,L)
 	cum := b.Cast(b.CumSum(b.Cast(fmat, graph.Double), 2), graph.Float)
 	frac := b.Sub(cum, b.Floor(cum)) // torch's % 1 for non-negative values
