@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/features"
 	"github.com/viettts-studio/studio/inference/ort"
 )
@@ -98,15 +99,29 @@ type Cloner struct {
 	tokenizer, embedding *ort.Session
 }
 
-// NewCloner loads the two front-end graphs of the bundle in dir.
-func NewCloner(dir string, files Files, cfg ort.SessionConfig) (*Cloner, error) {
-	o := Options{Files: files}
-	f := o.files()
-	tok, err := ort.OpenSession(filepath.Join(dir, f.SpeechTokenizer), cfg)
+// OpenCloner loads the speech tokenizer and speaker embedding graphs of the bundle in dir.
+func OpenCloner(dir string, cfg ort.SessionConfig) (*Cloner, error) {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return newCloner(b, cfg)
+}
+
+func newCloner(b *bundle.Bundle, cfg ort.SessionConfig) (*Cloner, error) {
+	tokPath, err := b.GraphPath(bundle.GraphSpeechTokenize)
 	if err != nil {
 		return nil, fmt.Errorf("voice cloning needs the speech tokenizer: %w", err)
 	}
-	emb, err := ort.OpenSession(filepath.Join(dir, f.SpeechEmbedding), cfg)
+	embPath, err := b.GraphPath(bundle.GraphSpeakerEmbed)
+	if err != nil {
+		return nil, fmt.Errorf("voice cloning needs the speaker embedding model: %w", err)
+	}
+	tok, err := ort.OpenSession(tokPath, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("voice cloning needs the speech tokenizer: %w", err)
+	}
+	emb, err := ort.OpenSession(embPath, cfg)
 	if err != nil {
 		tok.Close()
 		return nil, fmt.Errorf("voice cloning needs the speaker embedding model: %w", err)

@@ -56,7 +56,7 @@ func TestDecodeClipReadsWavMp3AndFlacAsMono(t *testing.T) {
 
 func cloner(t *testing.T) *Cloner {
 	dir := standinBundle(t)
-	c, err := NewCloner(dir, Files{}, ort.SessionConfig{Threads: 1})
+	c, err := OpenCloner(dir, ort.SessionConfig{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

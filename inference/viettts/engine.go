@@ -18,9 +18,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
+			"strings"
 	"sync"
 	"time"
 
@@ -28,73 +26,34 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/ort"
 	"github.com/viettts-studio/studio/inference/tokenizer"
 )
 
-// Files names the files of a bundle the engine loads, relative to the bundle folder.
-type Files struct {
-	Tokenizer       string
-	LLMPrefill      string
-	LLMDecode       string
-	FlowEncoder     string
-	FlowEstimator   string
-	HiFT            string
-	SpeechTokenizer string // optional: only voice cloning needs it
-	SpeechEmbedding string // optional: only voice cloning needs it
-	Voices          string // folder of built-in voices
-}
-
-// DefaultFiles are the names of MODEL.md §1.
-var DefaultFiles = Files{
-	Tokenizer:       "tokenizer.tiktoken",
-	LLMPrefill:      "llm_prefill.onnx",
-	LLMDecode:       "llm_decode.onnx",
-	FlowEncoder:     "flow_encoder.onnx",
-	FlowEstimator:   "flow_estimator.onnx",
-	HiFT:            "hift.onnx",
-	SpeechTokenizer: "speech_tokenizer.onnx",
-	SpeechEmbedding: "speech_embedding.onnx",
-	Voices:          "voices",
-}
-
 // Options configure an Engine.
 type Options struct {
-	// Files overrides DefaultFiles (empty fields keep the default).
-	Files Files
 	// Session is how the instance runs its graphs.
 	Session ort.SessionConfig
+	// FP16 selects the bundle's fp16 LLM graphs (llm_prefill_fp16 + llm_decode_fp16) when it has
+	// them. Use it on GPUs; ONNX Runtime's CPU provider runs fp16 slowly.
+	FP16 bool
 	// VoiceDirs are further folders of voices (the user's cloned voices), searched after the
 	// bundle's own.
 	VoiceDirs []string
+	// VoiceCache is where the conditioning of built-in voices that ship as audio samples is kept
+	// after it is computed once (the speech tokenizer is slow and large); "" recomputes it on
+	// every load.
+	VoiceCache string
 	// Logger receives load and per-segment logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
 
-func (o *Options) files() Files {
-	f := DefaultFiles
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&f.Tokenizer, o.Files.Tokenizer)
-	set(&f.LLMPrefill, o.Files.LLMPrefill)
-	set(&f.LLMDecode, o.Files.LLMDecode)
-	set(&f.FlowEncoder, o.Files.FlowEncoder)
-	set(&f.FlowEstimator, o.Files.FlowEstimator)
-	set(&f.HiFT, o.Files.HiFT)
-	set(&f.SpeechTokenizer, o.Files.SpeechTokenizer)
-	set(&f.SpeechEmbedding, o.Files.SpeechEmbedding)
-	set(&f.Voices, o.Files.Voices)
-	return f
-}
-
 // Engine synthesizes segments with one set of sessions. It implements inference.Engine.
 type Engine struct {
-	dir   string
-	files Files
-	log   *slog.Logger
+	bundle *bundle.Bundle
+	log    *slog.Logger
 	tok   *tokenizer.Tokenizer
 
 	prefill, decode, encoder, estimator, hift *ort.Session
@@ -107,6 +66,8 @@ type Engine struct {
 	kvType                onnx.TensorElementDataType
 	kvElem                int
 	kv                    []byte // reused across segments; grows only when a segment needs more
+	// maxText is the longest segment in text tokens whose cache (L+3+20L) fits the LLM's table.
+	maxText int
 
 	stats Stats
 }
@@ -116,35 +77,46 @@ var _ inference.Engine = (*Engine)(nil)
 // New loads the bundle in dir: the tokenizer, the five synthesis graphs and the voices. ONNX Runtime
 // must be initialized (ort.Init). Errors say which file is at fault and what to do.
 func New(ctx context.Context, dir string, opts Options) (*Engine, error) {
-	e := &Engine{dir: dir, files: opts.files(), log: opts.Logger, voices: map[string]*Voice{}}
-	if e.log == nil {
-		e.log = slog.Default()
-	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("model bundle %s not found: install the model (viettts-studio model install) or pass --bundle", dir)
-	}
-	tok, err := tokenizer.Load(filepath.Join(dir, e.files.Tokenizer))
+	b, err := bundle.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	e.tok = tok
-	load := func(dst **ort.Session, name string) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	e := &Engine{bundle: b, log: opts.Logger, voices: map[string]*Voice{}}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	e.maxText = maxTextTokens
+	if d, err := compiler.DimsOf(b.Manifest); err == nil && d.LLM.MaxPositions > 0 {
+		e.maxText = min(maxTextTokens, (d.LLM.MaxPositions-promptExtra)/(maxTokenRatio+1))
+	}
+	if b.TokenizerPath() == "" {
+		return nil, fmt.Errorf("model bundle %s has no text tokenizer: reinstall the model", dir)
+	}
+	if e.tok, err = tokenizer.Load(b.TokenizerPath()); err != nil {
+		return nil, err
+	}
+	prefill, decode := bundle.GraphLLMPrefill, bundle.GraphLLMDecode
+	if opts.FP16 {
+		_, hasP := b.Graph(bundle.GraphLLMPrefillFP16)
+		_, hasD := b.Graph(bundle.GraphLLMDecodeFP16)
+		if hasP && hasD {
+			prefill, decode = bundle.GraphLLMPrefillFP16, bundle.GraphLLMDecodeFP16
 		}
-		s, err := ort.OpenSession(filepath.Join(dir, name), opts.Session)
-		if err != nil {
-			return err
-		}
-		*dst = s
-		return nil
 	}
 	for _, g := range []struct {
 		dst  **ort.Session
 		name string
-	}{{&e.prefill, e.files.LLMPrefill}, {&e.decode, e.files.LLMDecode}, {&e.encoder, e.files.FlowEncoder},
-		{&e.estimator, e.files.FlowEstimator}, {&e.hift, e.files.HiFT}} {
-		if err := load(g.dst, g.name); err != nil {
+	}{{&e.prefill, prefill}, {&e.decode, decode}, {&e.encoder, bundle.GraphFlowEncoder},
+		{&e.estimator, bundle.GraphFlowEstimator}, {&e.hift, bundle.GraphHiFT}} {
+		if err := ctx.Err(); err != nil {
+			e.Close()
+			return nil, err
+		}
+		path, err := b.GraphPath(g.name)
+		if err == nil {
+			*g.dst, err = ort.OpenSession(path, opts.Session)
+		}
+		if err != nil {
 			e.Close()
 			return nil, err
 		}
@@ -153,14 +125,12 @@ func New(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
-	voices, errs := ListVoices(append([]string{filepath.Join(dir, e.files.Voices)}, opts.VoiceDirs...)...)
-	for _, err := range errs {
-		e.log.Warn("skipping a damaged voice", "err", err)
+	if err := e.loadVoices(ctx, opts); err != nil {
+		e.Close()
+		return nil, err
 	}
-	for _, v := range voices {
-		e.voices[v.ID] = v
-	}
-	e.log.Info("synthesis engine ready", "bundle", dir, "session", opts.Session, "voices", len(e.voices))
+	e.log.Info("synthesis engine ready", "bundle", dir, "model", b.Manifest.ModelID, "session", opts.Session,
+		"llm", prefill+"+"+decode, "voices", len(e.voices))
 	return e, nil
 }
 
@@ -289,9 +259,9 @@ func (e *Engine) Synthesize(ctx context.Context, req inference.Request) (inferen
 		return inference.Audio{}, inference.Errorf(inference.ClassBadInput, "speed %.2f is outside %.1f-%.1f", speed, minSpeed, maxSpeed)
 	}
 	ids := e.tok.Encode(text)
-	if len(ids) > maxTextTokens {
+	if len(ids) > e.maxText {
 		return inference.Audio{}, inference.Errorf(inference.ClassBadInput,
-			"segment %s is %d text tokens long, more than the %d one pass can speak: split it into shorter sentences", req.ID, len(ids), maxTextTokens)
+			"segment %s is %d text tokens long, more than the %d one pass can speak: split it into shorter sentences", req.ID, len(ids), e.maxText)
 	}
 	rng := rand.New(rand.NewPCG(req.Seed, req.Seed^0x9e3779b97f4a7c15))
 	tokens, err := e.generate(ctx, ids, v.XVector, rng)

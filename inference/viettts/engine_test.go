@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/ort"
 )
 
@@ -151,23 +152,35 @@ func TestCancelStopsASegmentMidway(t *testing.T) {
 
 func TestMissingOrDamagedBundlesFailWithAClearError(t *testing.T) {
 	dir := standinBundle(t)
-	if _, err := New(t.Context(), filepath.Join(dir, "nope"), Options{}); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := New(t.Context(), filepath.Join(dir, "nope"), Options{}); !errors.Is(err, bundle.ErrNotInstalled) {
 		t.Errorf("missing bundle: %v", err)
 	}
-	os.Remove(filepath.Join(dir, DefaultFiles.FlowEstimator))
+	est := filepath.Join(dir, "flow_estimator.onnx")
+	good, _ := os.ReadFile(est)
+	os.Remove(est)
 	_, err := New(t.Context(), dir, Options{})
 	if err == nil || !strings.Contains(err.Error(), "flow_estimator.onnx") || !strings.Contains(err.Error(), "reinstall") {
 		t.Errorf("missing graph: %v", err)
 	}
-	os.WriteFile(filepath.Join(dir, DefaultFiles.FlowEstimator), []byte("garbage"), 0o644)
+	// Same size, damaged content: Open's size check passes, ONNX Runtime refuses it.
+	bad := append([]byte(nil), good...)
+	copy(bad[len(bad)/3:], make([]byte, 4096))
+	copy(bad, "garbage")
+	os.WriteFile(est, bad, 0o644)
 	_, err = New(t.Context(), dir, Options{})
 	if err == nil || !strings.Contains(err.Error(), "flow_estimator.onnx") {
 		t.Errorf("corrupt graph: %v", err)
 	}
-	// A graph with the wrong contract (the decoder where the vocoder should be).
-	data, _ := os.ReadFile(filepath.Join(dir, DefaultFiles.LLMDecode))
-	os.WriteFile(filepath.Join(dir, DefaultFiles.FlowEstimator), data, 0o644)
+	// A graph with the wrong contract: the decoder's bytes, padded to the estimator's size.
+	dec, _ := os.ReadFile(filepath.Join(dir, "llm_decode.onnx"))
+	if len(dec) > len(good) {
+		t.Skip("decoder larger than estimator")
+	}
+	os.WriteFile(est, dec, 0o644)
 	_, err = New(t.Context(), dir, Options{})
+	if !errors.Is(err, bundle.ErrCorrupt) {
+		t.Errorf("resized graph: %v, want ErrCorrupt from the size check", err)
+	}
 	if err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("wrong graph: %v", err)
 	}

@@ -278,14 +278,14 @@ func TestVoiceFilesRoundTrip(t *testing.T) {
 	if err := WriteVoice(dir, v); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadVoice(filepath.Join(dir, "lan.voice"))
+	got, err := ReadVoice(filepath.Join(dir, "lan"+VoiceExt))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.ID != v.ID || got.Name != v.Name || !slices.Equal(got.Tokens, v.Tokens) || !slices.Equal(got.Mel, v.Mel) || !slices.Equal(got.XVector, v.XVector) {
 		t.Error("voice changed in a round trip")
 	}
-	os.WriteFile(filepath.Join(dir, "broken.voice"), []byte("VIETTTS-VOICE 1\nxx"), 0o644)
+	os.WriteFile(filepath.Join(dir, "broken"+VoiceExt), []byte("VIETTTS-VOICE 1\nxx"), 0o644)
 	WriteVoice(filepath.Join(t.TempDir()), testVoice("other", 2))
 	vs, errs := ListVoices(dir, filepath.Join(dir, "missing"))
 	if len(vs) != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrNotVoice) {

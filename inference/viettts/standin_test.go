@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/graph"
 	"github.com/viettts-studio/studio/inference/ort"
 )
@@ -136,27 +137,58 @@ func standinSpeechTokenizer(t testing.TB, path string, rng *rand.Rand) {
 	build(t, b, path)
 }
 
-// standinBundle writes a bundle of stand-in graphs, the real tokenizer ranks and two voices into a
-// temporary folder and returns it. It skips the test where ONNX Runtime or the ranks are missing.
+// standinBundle writes a bundle (through bundle.Writer, with its manifest) of stand-in graphs, the
+// real tokenizer ranks and two voices into a temporary folder and returns it. It skips the test
+// where ONNX Runtime or the ranks are missing.
 func standinBundle(t testing.TB) string {
 	t.Helper()
 	if err := ort.Init(""); err != nil {
 		t.Skipf("ONNX Runtime not available (%v): run tools/setup.sh ort", err)
 	}
-	dir := t.TempDir()
-	copyRanks(t, filepath.Join(dir, DefaultFiles.Tokenizer))
+	src := t.TempDir()
+	ranks := filepath.Join(src, "ranks.tiktoken")
+	copyRanks(t, ranks)
 	rng := rand.New(rand.NewPCG(42, 42))
-	standinPrefill(t, filepath.Join(dir, DefaultFiles.LLMPrefill), rng)
-	standinDecode(t, filepath.Join(dir, DefaultFiles.LLMDecode), rng)
-	standinEncoder(t, filepath.Join(dir, DefaultFiles.FlowEncoder), rng)
-	standinEstimator(t, filepath.Join(dir, DefaultFiles.FlowEstimator))
-	standinHiFT(t, filepath.Join(dir, DefaultFiles.HiFT), rng)
-	standinSpeechEmbedding(t, filepath.Join(dir, DefaultFiles.SpeechEmbedding), rng)
-	standinSpeechTokenizer(t, filepath.Join(dir, DefaultFiles.SpeechTokenizer), rng)
-	for i, id := range []string{"lan", "minh"} {
-		if err := WriteVoice(filepath.Join(dir, DefaultFiles.Voices), testVoice(id, uint64(i+10))); err != nil {
+	graphs := []struct {
+		name string
+		make func(path string)
+	}{
+		{bundle.GraphLLMPrefill, func(p string) { standinPrefill(t, p, rng) }},
+		{bundle.GraphLLMDecode, func(p string) { standinDecode(t, p, rng) }},
+		{bundle.GraphFlowEncoder, func(p string) { standinEncoder(t, p, rng) }},
+		{bundle.GraphFlowEstimator, func(p string) { standinEstimator(t, p) }},
+		{bundle.GraphHiFT, func(p string) { standinHiFT(t, p, rng) }},
+		{bundle.GraphSpeakerEmbed, func(p string) { standinSpeechEmbedding(t, p, rng) }},
+		{bundle.GraphSpeechTokenize, func(p string) { standinSpeechTokenizer(t, p, rng) }},
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	w, err := bundle.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range graphs {
+		p := filepath.Join(src, g.name+".onnx")
+		g.make(p)
+		if _, err := w.CopyFile(t.Context(), p, g.name+".onnx", "", g.name, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := w.CopyFile(t.Context(), ranks, "tokenizer.tiktoken", bundle.RoleTokenizer, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	m := &bundle.Manifest{ModelID: "stand-in", Compiler: "test", Random: true, License: "none", Tokenizer: "tokenizer.tiktoken", Dims: []byte("{}")}
+	for i, id := range []string{"lan", "minh"} {
+		if err := WriteVoice(src, testVoice(id, uint64(i+10))); err != nil {
+			t.Fatal(err)
+		}
+		rel := "voices/" + id + VoiceExt
+		if _, err := w.CopyFile(t.Context(), filepath.Join(src, id+VoiceExt), rel, bundle.RoleVoice, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		m.Voices = append(m.Voices, bundle.Voice{ID: id, Path: rel})
+	}
+	if err := w.Commit(m); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -2,6 +2,7 @@ package viettts
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/viettts-studio/studio/inference/bundle"
 )
 
 // Voice is the conditioning of one speaker (MODEL.md §4.6): the speech tokens and 80-bin mel of a
@@ -38,7 +41,7 @@ type Voice struct {
 func (v *Voice) Frames() int { return len(v.Mel) / melBins }
 
 // VoiceExt is the extension of voice files.
-const VoiceExt = ".voice"
+const VoiceExt = ".bin"
 
 // The file format: the magic line, a little-endian uint32 header length, the JSON header, then the
 // tokens (int32), the mel (float32, frames × 80) and the x-vector (float32), all little-endian.
@@ -240,4 +243,84 @@ func ListVoices(dirs ...string) (voices []*Voice, errs []error) {
 
 func sortVoices(vs []*Voice) {
 	sort.Slice(vs, func(i, j int) bool { return vs[i].ID < vs[j].ID })
+}
+
+// loadVoices reads the bundle's built-in voices, computing (once, then from VoiceCache) those
+// that ship as audio samples, then the user's voices from VoiceDirs. A voice that cannot be loaded
+// is logged and skipped: the others stay usable.
+func (e *Engine) loadVoices(ctx context.Context, opts Options) error {
+	var samples []bundle.Voice
+	for _, bv := range e.bundle.Manifest.Voices {
+		path := e.bundle.Path(bv.Path)
+		switch strings.ToLower(filepath.Ext(bv.Path)) {
+		case VoiceExt:
+			v, err := ReadVoice(path)
+			if err != nil {
+				e.log.Warn("skipping a damaged built-in voice", "voice", bv.ID, "err", err)
+				continue
+			}
+			v.ID, v.Source = bv.ID, "built-in"
+			e.voices[v.ID] = v
+		case ".wav", ".mp3", ".flac":
+			if opts.VoiceCache != "" {
+				if v, err := ReadVoice(filepath.Join(opts.VoiceCache, bv.ID+VoiceExt)); err == nil {
+					v.Source = "built-in"
+					e.voices[v.ID] = v
+					continue
+				}
+			}
+			samples = append(samples, bv)
+		}
+	}
+	if len(samples) > 0 {
+		if err := e.cloneBuiltins(ctx, samples, opts); err != nil {
+			return err
+		}
+	}
+	users, errs := ListVoices(opts.VoiceDirs...)
+	for _, err := range errs {
+		e.log.Warn("skipping a damaged voice", "err", err)
+	}
+	for _, v := range users {
+		if _, ok := e.voices[v.ID]; ok {
+			e.log.Warn("a user voice has the id of a built-in voice and is hidden by it", "voice", v.ID)
+			continue
+		}
+		e.voices[v.ID] = v
+	}
+	return nil
+}
+
+// cloneBuiltins computes the conditioning of built-in voices that ship as audio clips.
+func (e *Engine) cloneBuiltins(ctx context.Context, samples []bundle.Voice, opts Options) error {
+	c, err := newCloner(e.bundle, opts.Session)
+	if err != nil {
+		e.log.Warn("built-in voices ship as audio and cannot be prepared", "voices", len(samples), "err", err)
+		return nil
+	}
+	defer c.Close()
+	for _, bv := range samples {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x, rate, err := DecodeClip(e.bundle.Path(bv.Path))
+		if err == nil {
+			var v *Voice
+			if v, err = c.Clone(ctx, x, rate, bv.ID, bv.ID); err == nil {
+				v.Source = "built-in"
+				e.voices[v.ID] = v
+				if opts.VoiceCache != "" {
+					if werr := WriteVoice(opts.VoiceCache, v); werr != nil {
+						e.log.Warn("cannot cache a built-in voice", "voice", bv.ID, "err", werr)
+					}
+				}
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.log.Warn("skipping a built-in voice", "voice", bv.ID, "err", err)
+	}
+	return nil
 }

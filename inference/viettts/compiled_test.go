@@ -1,0 +1,144 @@
+package viettts
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/compiler"
+	"github.com/viettts-studio/studio/inference/ort"
+)
+
+var (
+	tinyOnce sync.Once
+	tinyDir  string
+	tinyErr  error
+	tinyTmp  string
+)
+
+// TestMain removes the shared tiny bundle after the package's tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyTmp != "" {
+		os.RemoveAll(tinyTmp)
+	}
+	os.Exit(code)
+}
+
+// TinyBundle compiles (once per test binary) a random-weight bundle with the compiler's TinyDims:
+// the real VietTTS graph architecture at toy width, with the real tokenizer ranks, two voices and
+// stand-in front-end graphs for cloning.
+func tinyBundle(t testing.TB) string {
+	t.Helper()
+	if err := ort.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available (%v): run tools/setup.sh ort", err)
+	}
+	tinyOnce.Do(func() {
+		tinyTmp, tinyErr = os.MkdirTemp("", "viettts-tiny-")
+		if tinyErr != nil {
+			return
+		}
+		src := filepath.Join(tinyTmp, "src")
+		os.MkdirAll(filepath.Join(src, "voices"), 0o755)
+		copyRanks(t, filepath.Join(src, compiler.FileTokenizer))
+		rng := rand.New(rand.NewPCG(5, 5))
+		standinSpeechTokenizer(t, filepath.Join(src, compiler.FileSpeechTokenizer), rng)
+		standinSpeechEmbedding(t, filepath.Join(src, compiler.FileSpeechEmbedding), rng)
+		for i, id := range []string{"lan", "minh"} {
+			if tinyErr = WriteVoice(filepath.Join(src, "voices"), testVoice(id, uint64(i+20))); tinyErr != nil {
+				return
+			}
+		}
+		tinyDir = filepath.Join(tinyTmp, "bundle")
+		_, tinyErr = compiler.CompileRandom(t.Context(), compiler.TinyDims(), 1, tinyDir, compiler.Source{Dir: src}, compiler.Options{NoFP16: true})
+	})
+	if tinyErr != nil {
+		t.Fatalf("compile the tiny bundle: %v", tinyErr)
+	}
+	return tinyDir
+}
+
+func TestTinyCompiledBundleSpeaksReproducibly(t *testing.T) {
+	e := newEngine(t, tinyBundle(t))
+	req := inference.Request{ID: "t", Text: "Xin chào Việt Nam.", Voice: "lan", Speed: 1, Seed: 11}
+	a, err := e.Synthesize(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L := e.Tokenizer().CountTokens(req.Text)
+	if a.Tokens < 2*L || a.Tokens > 20*L {
+		t.Errorf("%d speech tokens for %d text tokens", a.Tokens, L)
+	}
+	if want := melFrames(a.Tokens) * melHop; len(a.Samples) != want {
+		t.Errorf("%d samples for %d tokens, want %d", len(a.Samples), a.Tokens, want)
+	}
+	var energy float64
+	for _, s := range a.Samples {
+		if math.IsNaN(float64(s)) || math.Abs(float64(s)) > 1 {
+			t.Fatalf("sample %v out of range", s)
+		}
+		energy += float64(s) * float64(s)
+	}
+	if energy == 0 {
+		t.Error("the tiny model produced silence")
+	}
+	b, err := e.Synthesize(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Samples, b.Samples) {
+		t.Error("same seed, different audio")
+	}
+	req.Seed = 12
+	c, err := e.Synthesize(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(a.Samples, c.Samples) {
+		t.Error("another seed, same audio")
+	}
+	s := e.Stats()
+	if s.DecodeSteps == 0 || s.EstimatorSteps != 3*eulerSteps || s.Vocodes != 3 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestTinyBundleClonesAVoice(t *testing.T) {
+	dir := tinyBundle(t)
+	c, err := OpenCloner(dir, ort.SessionConfig{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	x, rate, err := DecodeClip(makeClip(t, "me.flac", 4, 44100, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Clone(t.Context(), x, rate, "me", "Tôi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, dir)
+	e.AddVoice(v)
+	if _, err := e.Synthesize(t.Context(), inference.Request{Text: "Giọng mới.", Voice: "me", Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkSynthesizeTiny(b *testing.B) {
+	e := newEngine(b, tinyBundle(b))
+	req := inference.Request{ID: "b", Text: "Hôm nay trời đẹp quá.", Voice: "lan", Speed: 1, Seed: 1}
+	for b.Loop() {
+		if _, err := e.Synthesize(b.Context(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := e.Stats()
+	b.ReportMetric(float64(s.Host())/float64(s.Wall)*100, "host%")
+	b.ReportMetric(s.RTF(), "rtf")
+}
