@@ -18,7 +18,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-			"strings"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,7 +54,7 @@ type Options struct {
 type Engine struct {
 	bundle *bundle.Bundle
 	log    *slog.Logger
-	tok   *tokenizer.Tokenizer
+	tok    *tokenizer.Tokenizer
 
 	prefill, decode, encoder, estimator, hift *ort.Session
 
