@@ -1,0 +1,465 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "studio.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// book makes a project of chapters × perChapter segments with distinct texts.
+func book(t *testing.T, s *Store, title string, chapters, perChapter int) Project {
+	t.Helper()
+	np := NewProject{Title: title, Format: "txt"}
+	for c := range chapters {
+		ch := NewChapter{Title: fmt.Sprintf("Chương %d", c+1)}
+		for i := range perChapter {
+			text := fmt.Sprintf("%s câu %d.%d", title, c, i)
+			ch.Segments = append(ch.Segments, NewSegment{Source: text, Spoken: text, Voice: "v1", Seed: uint64(i)})
+		}
+		np.Chapters = append(np.Chapters, ch)
+	}
+	p, err := s.CreateProject(t.Context(), np)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func claim(t *testing.T, s *Store) Claim {
+	t.Helper()
+	c, ok, _, err := s.ClaimNext(t.Context())
+	if err != nil || !ok {
+		t.Fatalf("claim: ok=%v err=%v", ok, err)
+	}
+	return c
+}
+
+func fakeRender(id int64) Render {
+	return Render{Hash: fmt.Sprintf("%064x", id), Path: fmt.Sprintf("r/%d.wav", id), Seconds: 1, Bytes: 10, SHA256: "x"}
+}
+
+func TestOpenSetsWALForeignKeysAndBusyTimeout(t *testing.T) {
+	s := open(t)
+	p, err := s.Pragmas(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "1"}
+	for k, v := range want {
+		if p[k] != v {
+			t.Errorf("PRAGMA %s = %q, want %q", k, p[k], v)
+		}
+	}
+	if v, _ := s.SchemaVersionOf(t.Context()); v != SchemaVersion {
+		t.Errorf("schema version %d, want %d", v, SchemaVersion)
+	}
+}
+
+func TestMigrationFromVersionOneKeepsProjects(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	// Build a version 1 database the way an older release would have left it.
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{path: path, w: db, log: discard(), now: time.Now}
+	if err := old.migrateTo(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO projects (title, created_at) VALUES ('Truyện Kiều', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`SELECT * FROM settings`); err == nil {
+		t.Fatal("version 1 already has a settings table: the migration test tests nothing")
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ps, err := s.Projects(t.Context())
+	if err != nil || len(ps) != 1 || ps[0].Title != "Truyện Kiều" {
+		t.Fatalf("projects after migration: %v %v", ps, err)
+	}
+	if err := s.Settings().SetInstances(t.Context(), "auto"); err != nil {
+		t.Fatalf("settings table missing after migration: %v", err)
+	}
+}
+
+func TestOpenRefusesADatabaseFromANewerVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`UPDATE schema_version SET version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(t.Context(), path, Options{})
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("got %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestTextsAreStoredNFC(t *testing.T) {
+	s := open(t)
+	decomposed := "Tie\u0302\u0301ng Vie\u0323\u0302t" // "Tiếng Việt" in NFD
+	p, err := s.CreateProject(t.Context(), NewProject{Title: decomposed, Chapters: []NewChapter{{
+		Segments: []NewSegment{{Source: decomposed, Spoken: decomposed, Voice: "v"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := s.Segments(t.Context(), SegmentQuery{ProjectID: p.ID})
+	if p.Title != "Tiếng Việt" || segs[0].Spoken != "Tiếng Việt" || segs[0].Source != "Tiếng Việt" {
+		t.Fatalf("not NFC: %q %q", p.Title, segs[0].Spoken)
+	}
+	if _, err := s.EditSegment(t.Context(), segs[0].ID, decomposed+" ơi"); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := s.Segment(t.Context(), segs[0].ID)
+	if g.Spoken != "Tiếng Việt ơi" {
+		t.Fatalf("edit not NFC: %q", g.Spoken)
+	}
+}
+
+func TestClaimOrderPutsInteractiveFirstAndRoundRobinsBulkJobs(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	a := book(t, s, "A", 1, 5)
+	b := book(t, s, "B", 1, 5)
+	ja, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: a.ID})
+	jb, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: b.ID})
+	var order []int64
+	for range 4 {
+		c := claim(t, s)
+		order = append(order, c.Segment.JobID)
+	}
+	if order[0] != ja.ID || order[1] != jb.ID || order[2] != ja.ID || order[3] != jb.ID {
+		t.Fatalf("bulk jobs not served round robin: %v (jobs %d, %d)", order, ja.ID, jb.ID)
+	}
+	segsB, _ := s.Segments(ctx, SegmentQuery{ProjectID: b.ID})
+	last := segsB[4]
+	ji, err := s.RenderNow(ctx, b.ID, last.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := claim(t, s)
+	if c.Segment.ID != last.ID || c.Segment.JobID != ji.ID {
+		t.Fatalf("interactive segment not first: got segment %d of job %d", c.Segment.ID, c.Segment.JobID)
+	}
+	if j, _ := s.Job(ctx, jb.ID); j.Total != 4 {
+		t.Fatalf("bulk job should have given its segment to the preview: total %d", j.Total)
+	}
+}
+
+// RenderNow is Enqueue in the interactive lane (a store-level helper for tests and tools).
+func (s *Store) RenderNow(ctx context.Context, projectID int64, ids ...int64) (Job, error) {
+	return s.EnqueueJob(ctx, JobSpec{ProjectID: projectID, SegmentIDs: ids, Priority: PriorityInteractive})
+}
+
+func TestCompletionWithAStaleLeaseIsRejected(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 1, 2)
+	j, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	c := claim(t, s)
+	if _, err := s.Complete(ctx, c.Segment.ID, "not-the-lease", fakeRender(1)); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("wrong lease: got %v, want ErrLeaseLost", err)
+	}
+	// Recovery (as after a crash) voids the lease and the segment is claimed anew.
+	if _, err := s.Recover(ctx, func(Render) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c2 := claim(t, s)
+	if c2.Segment.ID != c.Segment.ID || c2.Segment.Attempts != 1 {
+		t.Fatalf("recovered segment: got %d attempts %d", c2.Segment.ID, c2.Segment.Attempts)
+	}
+	if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(1)); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("old worker completing: got %v, want ErrLeaseLost", err)
+	}
+	if _, err := s.Complete(ctx, c2.Segment.ID, c2.Lease, fakeRender(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Complete(ctx, c2.Segment.ID, c2.Lease, fakeRender(3)); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("second completion: got %v, want ErrLeaseLost", err)
+	}
+	g, _ := s.Segment(ctx, c.Segment.ID)
+	if g.State != StateDone || g.RenderHash != fakeRender(2).Hash {
+		t.Fatalf("segment %+v: the newer result must stand", g)
+	}
+	if jj, _ := s.Job(ctx, j.ID); jj.State != StateRunning || jj.Done != 1 {
+		t.Fatalf("job %+v", jj)
+	}
+}
+
+func TestJobCommandsFollowTheStateDiagram(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 2, 2)
+	j, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	if j.State != StateQueued || j.Total != 4 || j.Queued != 4 {
+		t.Fatalf("new job %+v", j)
+	}
+	c := claim(t, s)
+	if err := s.PauseJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _, _ := s.ClaimNext(ctx); ok {
+		t.Fatal("claimed from a paused job")
+	}
+	// The running segment finishes; the job stays paused.
+	if jj, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(1)); err != nil || jj.State != StatePaused {
+		t.Fatalf("complete in paused job: %+v %v", jj, err)
+	}
+	if err := s.ResumeJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	c = claim(t, s)
+	if _, err := s.Fail(ctx, c.Segment.ID, c.Lease, "bad text"); err != nil {
+		t.Fatal(err)
+	}
+	c = claim(t, s)
+	rs, err := s.CancelJob(ctx, j.ID)
+	if err != nil || len(rs) != 1 || rs[0].SegmentID != c.Segment.ID {
+		t.Fatalf("cancel: %v %v", rs, err)
+	}
+	if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(2)); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("completing a canceled segment: %v", err)
+	}
+	jj, _ := s.Job(ctx, j.ID)
+	if jj.State != StateCanceled || jj.Done != 1 || jj.Failed != 1 || jj.Canceled != 2 {
+		t.Fatalf("canceled job %+v", jj)
+	}
+	if err := s.PauseJob(ctx, j.ID); !errors.Is(err, ErrJobFinished) {
+		t.Fatalf("pausing a canceled job: %v", err)
+	}
+	if err := s.RetryJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c = claim(t, s)
+		if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(c.Segment.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jj, _ = s.Job(ctx, j.ID)
+	if jj.State != StateDone || jj.Done != 4 {
+		t.Fatalf("retried job %+v", jj)
+	}
+	if _, ok, _, _ := s.ClaimNext(ctx); ok {
+		t.Fatal("claimed after everything was done")
+	}
+}
+
+func TestSegmentPauseResumeCancelRetry(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 1, 2)
+	j, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	segs, _ := s.Segments(ctx, SegmentQuery{JobID: j.ID})
+	if err := s.PauseSegment(ctx, segs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	c := claim(t, s)
+	if c.Segment.ID != segs[1].ID {
+		t.Fatalf("claimed paused segment %d", c.Segment.ID)
+	}
+	if err := s.PauseSegment(ctx, c.Segment.ID); !errors.Is(err, ErrWrongState) {
+		t.Fatalf("pausing a running segment: %v", err)
+	}
+	rs, err := s.CancelSegment(ctx, c.Segment.ID)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("cancel running segment: %v %v", rs, err)
+	}
+	if err := s.ResumeSegment(ctx, segs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	c2 := claim(t, s)
+	if _, err := s.Complete(ctx, c2.Segment.ID, c2.Lease, fakeRender(1)); err != nil {
+		t.Fatal(err)
+	}
+	if jj, _ := s.Job(ctx, j.ID); jj.State != StateDone || jj.Canceled != 1 {
+		t.Fatalf("job %+v", jj)
+	}
+	if err := s.RetrySegment(ctx, c.Segment.ID); err != nil {
+		t.Fatal(err)
+	}
+	if jj, _ := s.Job(ctx, j.ID); jj.State != StateQueued {
+		t.Fatalf("retrying a segment must reopen its job: %+v", jj)
+	}
+}
+
+func TestRetryLaterWaitsForItsTime(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	now := time.UnixMilli(1_000_000)
+	s.now = func() time.Time { return now }
+	p := book(t, s, "A", 1, 1)
+	s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	c := claim(t, s)
+	if _, err := s.RetryLater(ctx, c.Segment.ID, c.Lease, now.Add(5*time.Second), "busy"); err != nil {
+		t.Fatal(err)
+	}
+	_, ok, wake, err := s.ClaimNext(ctx)
+	if ok || err != nil || !wake.Equal(now.Add(5*time.Second)) {
+		t.Fatalf("claim before backoff: ok=%v wake=%v err=%v", ok, wake, err)
+	}
+	now = now.Add(5 * time.Second)
+	c = claim(t, s)
+	if c.Segment.Attempts != 1 || c.Segment.Error != "busy" {
+		t.Fatalf("segment %+v", c.Segment)
+	}
+}
+
+func TestRecoverRequeuesRunningAndDropsBadRenders(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 1, 3)
+	j, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	c1 := claim(t, s)
+	s.Complete(ctx, c1.Segment.ID, c1.Lease, fakeRender(1))
+	c2 := claim(t, s)
+	s.Complete(ctx, c2.Segment.ID, c2.Lease, fakeRender(2))
+	claim(t, s) // left running by the "dead" process
+	rec, err := s.Recover(ctx, func(r Render) error {
+		if r.Hash == fakeRender(2).Hash {
+			return errors.New("file missing")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Requeued != 1 || len(rec.BadRenders) != 1 || rec.Unrendered != 1 {
+		t.Fatalf("recovery %+v", rec)
+	}
+	jj, _ := s.Job(ctx, j.ID)
+	if jj.Done != 1 || jj.Queued != 2 || jj.Running != 0 || jj.State != StateQueued {
+		t.Fatalf("job after recovery %+v", jj)
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConcurrentClaimersNeverShareASegment(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	for i := range 4 {
+		p := book(t, s, fmt.Sprint("P", i), 2, 25)
+		if _, err := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				c, ok, _, err := s.ClaimNext(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !ok {
+					return
+				}
+				mu.Lock()
+				seen[c.Segment.ID]++
+				mu.Unlock()
+				if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(c.Segment.ID)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != 200 {
+		t.Fatalf("claimed %d distinct segments, want 200", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("segment %d claimed %d times", id, n)
+		}
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	st := s.Settings()
+	if v, _ := st.Instances(ctx); v != "default" {
+		t.Fatalf("default instances %q", v)
+	}
+	for _, bad := range []string{"0", "17", "many", ""} {
+		if err := st.SetInstances(ctx, bad); err == nil {
+			t.Errorf("instances %q accepted", bad)
+		}
+	}
+	if err := st.SetInstances(ctx, " 3 "); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := st.Instances(ctx); v != "3" {
+		t.Fatalf("instances %q", v)
+	}
+	if err := st.SetProvider(ctx, "tpu"); err == nil {
+		t.Error("provider tpu accepted")
+	}
+	if v, _ := st.Provider(ctx); v != "auto" {
+		t.Fatalf("provider %q", v)
+	}
+}
+
+func TestLexiconScopesAndValidation(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 1, 1)
+	if _, err := s.AddLexiconEntry(ctx, LexiconEntry{Pattern: "(", IsRegex: true, Spoken: "x"}); err == nil {
+		t.Fatal("broken regex accepted")
+	}
+	if _, err := s.AddLexiconEntry(ctx, LexiconEntry{Pattern: "TP.HCM", Spoken: "tha\u0300nh pho\u0302\u0301"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddLexiconEntry(ctx, LexiconEntry{ProjectID: p.ID, Pattern: "AI", Spoken: "ây ai"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddLexiconEntry(ctx, LexiconEntry{Pattern: "TP.HCM", Spoken: "thành phố Hồ Chí Minh"}); err != nil {
+		t.Fatal(err)
+	}
+	global, _ := s.LexiconEntries(ctx, 0)
+	all, _ := s.LexiconEntries(ctx, p.ID)
+	if len(global) != 1 || global[0].Spoken != "thành phố Hồ Chí Minh" || len(all) != 2 {
+		t.Fatalf("global %+v all %+v", global, all)
+	}
+	if err := s.PutVoice(ctx, Voice{ID: "nu-mien-bac", Name: "Nữ miền Bắc", Source: "builtin"}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := s.Voices(ctx); len(vs) != 1 || vs[0].Name != "Nữ miền Bắc" {
+		t.Fatalf("voices %+v", vs)
+	}
+}
