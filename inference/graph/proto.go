@@ -245,18 +245,23 @@ func writeRaw(w io.Writer, t *tensor) error {
 		if err := check(len(d)); err != nil {
 			return err
 		}
-		for _, v := range d {
-			switch t.dtype {
-			case Float:
-				chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(v))
-			case Float16:
-				chunk = binary.LittleEndian.AppendUint16(chunk, Float32ToFloat16(v))
-			default:
-				return fmt.Errorf("tensor %s: float data for dtype %v", t.name, t.dtype)
+		if t.dtype != Float && t.dtype != Float16 {
+			return fmt.Errorf("tensor %s: float data for dtype %v", t.name, t.dtype)
+		}
+		// Convert in blocks: a gigabyte of weights passes through one 64 KiB buffer.
+		const block = 8 << 10
+		for start := 0; start < len(d); start += block {
+			for _, v := range d[start:min(start+block, len(d))] {
+				if t.dtype == Float {
+					chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(v))
+				} else {
+					chunk = binary.LittleEndian.AppendUint16(chunk, Float32ToFloat16(v))
+				}
 			}
-			if err := flush(false); err != nil {
+			if _, err := w.Write(chunk); err != nil {
 				return err
 			}
+			chunk = chunk[:0]
 		}
 	case []uint16:
 		if err := check(len(d)); err != nil {
