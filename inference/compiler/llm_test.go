@@ -288,3 +288,33 @@ func TestLLMFloat16TracksFloat32(t *testing.T) {
 		k++
 	}
 }
+
+// shapeLiar serves every tensor with the right data except one, reported with a wrong shape.
+type shapeLiar struct {
+	Weights
+	name string
+}
+
+func (s shapeLiar) Float32(name string) ([]float32, []int, error) {
+	data, shape, err := s.Weights.Float32(name)
+	if name == s.name {
+		shape = append([]int{1}, shape...)
+	}
+	return data, shape, err
+}
+
+// A weight source that disagrees with the specs while the graph is written fails the build with
+// the tensor's name, instead of writing a corrupt graph.
+func TestLLMBuildReportsBadWeights(t *testing.T) {
+	d := TinyDims()
+	w := shapeLiar{RandomWeights(LLMSpecs(d), 1, nil), "llm.encoders.1.self_attn.linear_pos.weight"}
+	_, err := BuildLLMDecode(w, d, false)
+	if err == nil || !strings.Contains(err.Error(), "llm.encoders.1.self_attn.linear_pos.weight") {
+		t.Fatalf("error %v, want one naming the misshapen tensor", err)
+	}
+	bad := d
+	bad.LLM.Heads = 5
+	if _, err := BuildLLMPrefill(RandomWeights(LLMSpecs(d), 1, nil), bad); err == nil || !strings.Contains(err.Error(), "not divisible") {
+		t.Fatalf("invalid dims accepted: %v", err)
+	}
+}
