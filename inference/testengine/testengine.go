@@ -105,8 +105,9 @@ type Config struct {
 	// audio (after Latency). Use inference.Errorf to give it a class. It may be called from
 	// several goroutines at once.
 	Fault func(Call) error
-	// BuildFault, when set, is asked before each build; a non-nil error fails the build.
-	BuildFault func(index, build int) error
+	// BuildFault, when set, is asked before each build (attempt counts every build tried); a
+	// non-nil error fails the build.
+	BuildFault func(index, attempt int) error
 	// Started, when set, is called as each synthesis starts (before the latency), so tests can
 	// wait for a synthesis to be in flight.
 	Started func(Call)
@@ -114,16 +115,17 @@ type Config struct {
 
 // Factory builds test engines. Its counters are safe for concurrent use.
 type Factory struct {
-	cfg    Config
-	builds atomic.Int64
-	closes atomic.Int64
-	calls  atomic.Int64
+	cfg      Config
+	attempts atomic.Int64
+	builds   atomic.Int64
+	closes   atomic.Int64
+	calls    atomic.Int64
 }
 
 // NewFactory returns a factory of engines configured by cfg.
 func NewFactory(cfg Config) *Factory { return &Factory{cfg: cfg} }
 
-// Builds returns how many engines have been built.
+// Builds returns how many engines have been built successfully.
 func (f *Factory) Builds() int { return int(f.builds.Load()) }
 
 // Closes returns how many engines have been closed.
@@ -137,12 +139,13 @@ func (f *Factory) New(ctx context.Context, index int) (inference.Engine, error) 
 	if err := wait(ctx, f.cfg.LoadLatency); err != nil {
 		return nil, fmt.Errorf("testengine: building instance %d: %w", index, err)
 	}
-	build := int(f.builds.Add(1)) - 1
+	attempt := int(f.attempts.Add(1)) - 1
 	if f.cfg.BuildFault != nil {
-		if err := f.cfg.BuildFault(index, build); err != nil {
+		if err := f.cfg.BuildFault(index, attempt); err != nil {
 			return nil, err
 		}
 	}
+	build := int(f.builds.Add(1)) - 1
 	return &Engine{f: f, index: index, build: build}, nil
 }
 
