@@ -96,6 +96,10 @@ func (a *archive) open(name string) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, min(declared, 64<<20)+1))
 	n, err := io.Copy(buf, io.LimitReader(rc, declared+1))
 	a.read += n
+	if n > declared || errors.Is(err, zip.ErrFormat) {
+		// archive/zip itself stops past the declared size with ErrFormat (its only use there).
+		return nil, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", name, humanBytes(declared))
+	}
 	if err != nil {
 		return nil, fail(ErrMalformed, adviceMalformed, "entry %s is truncated or damaged (%v)", name, err)
 	}

@@ -213,8 +213,13 @@ func (b *builder) chapters(title, author string) (chs []Chapter, docTitle string
 		cur.Blocks = append(cur.Blocks, out)
 	}
 	// Drop chapters left empty (a TOC entry with nothing under it) unless they have a title.
+	// Drop a title page listed in the TOC: a chapter titled like the book holding only title and
+	// author.
 	kept := chs[:0]
 	for _, c := range chs {
+		if c.Title != "" && c.Title == docTitle && onlyTitlePage(c.Blocks, docTitle, flat(clean(author))) {
+			continue
+		}
 		if len(c.Blocks) > 0 || c.Title != "" {
 			if c.Blocks == nil {
 				c.Blocks = []Block{}
@@ -223,6 +228,15 @@ func (b *builder) chapters(title, author string) (chs []Chapter, docTitle string
 		}
 	}
 	return kept, docTitle
+}
+
+func onlyTitlePage(bs []Block, title, author string) bool {
+	for _, b := range bs {
+		if !isTitlePage(flat(b.Text), title, author) {
+			return false
+		}
+	}
+	return true
 }
 
 // isTitlePage reports whether a block before the first chapter only repeats the title and the

@@ -185,13 +185,27 @@ func detectUTF16(b []byte) Encoding {
 			zeroOdd++
 		}
 	}
+	var enc Encoding
 	switch {
 	case zeroOdd*10 >= n*3 && zeroEven*10 < n:
-		return UTF16LE
+		enc = UTF16LE
 	case zeroEven*10 >= n*3 && zeroOdd*10 < n:
-		return UTF16BE
+		enc = UTF16BE
+	default:
+		return ""
 	}
-	return ""
+	// Binary data can have the same zero pattern; text is mostly Latin letters, Vietnamese
+	// letters, combining marks and punctuation.
+	latin := 0
+	for _, r := range decodeAs(b, enc) {
+		if r < 0x250 || (r >= 0x300 && r < 0x370) || (r >= 0x1E00 && r < 0x1F00) || (r >= 0x2000 && r < 0x2070) {
+			latin++
+		}
+	}
+	if latin*10 < n*6 {
+		return ""
+	}
+	return enc
 }
 
 // looksBinary reports whether decoded text holds control characters that text files do not.

@@ -36,9 +36,11 @@ type opfPackage struct {
 }
 
 type ncxPoint struct {
-	Label string     `xml:"navLabel>text"`
-	Src   string     `xml:"content>src,attr"`
-	Kids  []ncxPoint `xml:"navPoint"`
+	Label   string `xml:"navLabel>text"`
+	Content struct {
+		Src string `xml:"src,attr"`
+	} `xml:"content"`
+	Kids []ncxPoint `xml:"navPoint"`
 }
 
 type tocEntry struct{ title, target string } // target: archive path + optional "#id"
@@ -263,8 +265,8 @@ func epubNCX(z *archive, ncxPath string) ([]tocEntry, error) {
 	}
 	var out []tocEntry
 	for _, p := range points {
-		if p.Src != "" {
-			out = append(out, tocEntry{title: flat(clean(p.Label)), target: resolveTarget(ncxPath, p.Src)})
+		if p.Content.Src != "" {
+			out = append(out, tocEntry{title: flat(clean(p.Label)), target: resolveTarget(ncxPath, p.Content.Src)})
 		}
 	}
 	return out, nil

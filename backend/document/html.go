@@ -42,6 +42,9 @@ func parseHTMLDocument(ctx context.Context, data []byte, lim Limits) (*Document,
 
 func parseHTML(data []byte) (*html.Node, error) {
 	root, err := html.Parse(bytes.NewReader(data))
+	if err != nil && strings.Contains(err.Error(), "exceeds") {
+		return nil, fail(ErrUnsafe, adviceUnsafe, "the markup nests elements too deep (%v)", err)
+	}
 	if err != nil {
 		return nil, fail(ErrMalformed, adviceMalformed, "the HTML cannot be parsed (%v)", err)
 	}

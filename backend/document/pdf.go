@@ -124,7 +124,7 @@ func parsePDF(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Docu
 			return nil, fail(ErrTooLarge, adviceTooLarge, "the PDF holds more than %s of text", humanBytes(lim.MaxTextBytes))
 		}
 		text := strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0002", "", "\ufffe", "").Replace(nfc(pt.Text))
-		lines = append(lines, pageFootnotes(strings.Split(text, "\n"), i+1, notes)...)
+		lines = append(lines, pageFootnotes(dropPageNumbers(strings.Split(text, "\n")), i+1, notes)...)
 	}
 	addLines(ctx, b, lines)
 	if err := ctx.Err(); err != nil {
@@ -133,6 +133,26 @@ func parsePDF(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Docu
 	doc := &Document{Author: flat(clean(meta("Author")))}
 	doc.Chapters, doc.Title = b.chapters(meta("Title"), doc.Author)
 	return doc, nil
+}
+
+// pageNumberRe matches a line that is only a page number: "12", "- 12 -", "Trang 12", "12/30".
+var pageNumberRe = regexp.MustCompile(`(?i)^\s*(?:[-–—]\s*)?(?:trang\s+|page\s+)?[0-9]{1,4}(?:\s*/\s*[0-9]{1,4})?(?:\s*[-–—])?\s*$`)
+
+// dropPageNumbers removes a page number from the first and the last line of a page.
+func dropPageNumbers(lines []string) []string {
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) > 0 && pageNumberRe.MatchString(lines[len(lines)-1]) {
+		lines = lines[:len(lines)-1]
+	}
+	for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+		lines = lines[1:]
+	}
+	if len(lines) > 0 && pageNumberRe.MatchString(lines[0]) {
+		lines = lines[1:]
+	}
+	return lines
 }
 
 // pdfMarkRe finds a footnote mark in PDF text: one to three digits glued to the end of a word or

@@ -1,0 +1,245 @@
+package document
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"hash/crc32"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Hostile files: each must fail with the right sentinel and a message, in bounded memory and
+// time. Memory is the peak of the Go heap in use during the import, sampled while it runs (the
+// PDF reader's WebAssembly memory is Go heap too).
+
+const memoryBound = 500 << 20
+
+type zipEntry struct {
+	name string
+	data []byte
+}
+
+const minimalDocument = `<?xml version="1.0" encoding="UTF-8"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>
+<w:p><w:r><w:t>Xin chào Việt Nam.</w:t></w:r></w:p></w:body></w:document>`
+
+func makeZip(t testing.TB, entries ...zipEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		w, err := zw.Create(e.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(e.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func docxWith(t testing.TB, body string) []byte {
+	return makeZip(t, zipEntry{"word/document.xml", []byte(body)})
+}
+
+// importBounded imports a file and reports the error and the heap peak above the start.
+func importBounded(t *testing.T, path string, opts Options) (err error, peak uint64) {
+	t.Helper()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var max uint64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > max {
+				max = m.HeapInuse
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	_, err = Import(ctx, path, opts)
+	close(stop)
+	wg.Wait()
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the import did not end within its time bound")
+	}
+	if max > base.HeapInuse {
+		peak = max - base.HeapInuse
+	}
+	return err, peak
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// deflate compresses data the way a zip writer would, for entries written raw.
+func deflate(t *testing.T, size int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	fw, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte{' '}, 1<<20)
+	for n := 0; n < size; n += len(chunk) {
+		if _, err := fw.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// rawZip writes one deflated entry with the header sizes given, true or not.
+func rawZip(t *testing.T, name string, compressed []byte, declared uint64, crc uint32) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, CRC32: crc,
+		CompressedSize64: uint64(len(compressed)), UncompressedSize64: declared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(compressed); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestHostileFilesFailClearlyWithinBounds(t *testing.T) {
+	const bombSize = 256 << 20
+	bomb := deflate(t, bombSize)
+	crc := crc32.NewIEEE()
+	chunk := bytes.Repeat([]byte{' '}, 1<<20)
+	for n := 0; n < bombSize; n += len(chunk) {
+		crc.Write(chunk)
+	}
+	laughs := `<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>`
+	deep := strings.Repeat("<w:p>", 50000) + strings.Repeat("</w:p>", 50000)
+	truncated := docxWith(t, minimalDocument+strings.Repeat("<!-- padding -->", 4000))
+
+	cases := []struct {
+		name string
+		file string
+		data []byte
+		want error
+		says string
+	}{
+		{"zip bomb (ratio)", "bomb.docx", rawZip(t, "word/document.xml", bomb, bombSize, crc.Sum32()), ErrUnsafe, "zip bomb"},
+		{"zip bomb (lying header)", "liar.docx", rawZip(t, "word/document.xml", bomb, 1000, crc.Sum32()), ErrUnsafe, "declared"},
+		{"path traversal", "slip.docx", makeZip(t, zipEntry{"word/document.xml", []byte(minimalDocument)}, zipEntry{"../../etc/evil", []byte("x")}), ErrUnsafe, "outside the archive"},
+		{"absolute entry name", "abs.epub", makeZip(t, zipEntry{"/etc/passwd", []byte("x")}), ErrUnsafe, "outside the archive"},
+		{"billion laughs in DOCX", "laughs.docx", docxWith(t, laughs), ErrUnsafe, "entit"},
+		{"billion laughs in EPUB", "laughs.epub", makeZip(t, zipEntry{"META-INF/container.xml", []byte(laughs)}), ErrUnsafe, "entit"},
+		{"deep nesting", "deep.docx", docxWith(t, `<w:document xmlns:w="w"><w:body>`+deep+`</w:body></w:document>`), ErrUnsafe, "deep"},
+		{"deep HTML", "deep.html", []byte(strings.Repeat("<div>", 100000) + "chữ"), ErrUnsafe, "deep"},
+		{"truncated zip", "cut.docx", truncated[:len(truncated)/2], ErrMalformed, "truncated"},
+		{"binary garbage as DOCX", "garbage.docx", bytes.Repeat([]byte{0x13, 0x37, 0x00, 0xff}, 4096), ErrMalformed, "damaged"},
+		{"binary garbage as PDF", "garbage.pdf", bytes.Repeat([]byte{0x13, 0x37, 0x00, 0xff}, 4096), ErrMalformed, "PDF"},
+		{"binary garbage as text", "garbage.txt", bytes.Repeat([]byte{0x13, 0x37, 0x00, 0xff, 0x80, 0x01}, 4096), ErrNotText, "binary"},
+		{"password-protected Office file", "locked.docx", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 4096)...), ErrEncrypted, "password"},
+		{"not a Word document", "other.docx", makeZip(t, zipEntry{"hello.txt", []byte("hi")}), ErrMalformed, "no word/document.xml"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err, peak := importBounded(t, writeFile(t, c.file, c.data), Options{})
+			checkHostile(t, err, peak, c.want, c.says)
+		})
+	}
+}
+
+func checkHostile(t *testing.T, err error, peak uint64, want error, says string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got %v, want %v", err, want)
+	}
+	if !strings.Contains(err.Error(), says) {
+		t.Errorf("message %q does not say %q", err, says)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Advice == "" || e.Path == "" {
+		t.Errorf("error %q lacks the file name or advice", err)
+	}
+	if peak > memoryBound {
+		t.Errorf("peak heap %s, above %s", humanBytes(int64(peak)), humanBytes(memoryBound))
+	}
+	t.Logf("%v (peak heap %s)", err, humanBytes(int64(peak)))
+}
+
+func TestA200MBTextFileIsRefusedWithoutReadingIt(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.txt")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte(strings.Repeat("Một câu tiếng Việt dài để làm đầy tệp văn bản lớn. ", 20) + "\n")
+	for n := 0; n < 200<<20; n += len(line) {
+		if _, err := f.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err, peak := importBounded(t, p, Options{})
+	checkHostile(t, err, peak, ErrTooLarge, "64.0 MiB")
+}
+
+func TestAnEncryptedPDFSaysItNeedsItsPassword(t *testing.T) {
+	qpdf := needTool(t, "qpdf", "qpdf")
+	dir := t.TempDir()
+	plain, locked := filepath.Join(dir, "plain.pdf"), filepath.Join(dir, "locked.pdf")
+	for _, args := range [][]string{
+		{"--empty", plain},
+		{"--encrypt", "mật-khẩu", "owner", "256", "--", plain, locked},
+	} {
+		if out, err := exec.CommandContext(t.Context(), qpdf, args...).CombinedOutput(); err != nil {
+			t.Fatalf("qpdf %v: %v\n%s", args, err, out)
+		}
+	}
+	err, peak := importBounded(t, locked, Options{})
+	checkHostile(t, err, peak, ErrEncrypted, "password")
+}
