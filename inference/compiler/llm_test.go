@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bufio"
+	"encoding/binary"
 	"math"
 	"os"
 	"slices"
@@ -316,5 +317,24 @@ func TestLLMBuildReportsBadWeights(t *testing.T) {
 	bad.LLM.Heads = 5
 	if _, err := BuildLLMPrefill(RandomWeights(LLMSpecs(d), 1, nil), bad); err == nil || !strings.Contains(err.Error(), "not divisible") {
 		t.Fatalf("invalid dims accepted: %v", err)
+	}
+}
+
+// torchExpf reproduces torch's float32 exp bit for bit (golden pairs written by
+// tools/parity/make_expf_golden.py with torch on an x86 CPU).
+func TestTorchExpfMatchesTorch(t *testing.T) {
+	raw, err := os.ReadFile("testdata/torch_expf.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw)%8 != 0 || len(raw) == 0 {
+		t.Fatalf("torch_expf.bin has %d bytes, not float32 pairs", len(raw))
+	}
+	for i := 0; i < len(raw); i += 8 {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))
+		want := math.Float32frombits(binary.LittleEndian.Uint32(raw[i+4:]))
+		if got := torchExpf(x); got != want {
+			t.Fatalf("torchExpf(%v) = %v (%#08x), torch gives %v (%#08x)", x, got, math.Float32bits(got), want, math.Float32bits(want))
+		}
 	}
 }

@@ -150,6 +150,11 @@ def main():
     spk = rng.standard_normal((1, dims["speaker_embed"])).astype(np.float32) * 5
     forced = rng.integers(0, dims["speech_tokens"], args.steps + 1).astype(np.int64)
 
+    # The non-negative half of upstream's positional table (rows 0..max_len-1: positions
+    # max_len-1 .. 0), the part the graphs store.
+    max_len = dims["llm"]["max_positions"]
+    pe_ref = model.llm.embed.pos_enc.pe[0, :max_len].detach().float().numpy().copy()
+
     log("reference inference")
     t0 = time.time()
     logp_ref, caches = run_reference(model, text, spk, forced, args.steps)
@@ -157,11 +162,14 @@ def main():
     del model
 
     compile_s = 0.0
+    pos_path = os.path.join(args.work, "pos_table.f32")
     if not (args.reuse and os.path.exists(os.path.join(graphs, "llm_decode.onnx"))):
-        flags = ["-llm", pt, "-dims", dims_path, "-out", graphs] + (["-fp16"] if args.fp16 else [])
+        flags = ["-llm", pt, "-dims", dims_path, "-out", graphs, "-pos-table", pos_path] + (["-fp16"] if args.fp16 else [])
         compile_s = pl.compile_graphs(flags, log)
 
     table = pl.Table()
+    pe_go = np.fromfile(pos_path, dtype="<f4").reshape(pe_ref.shape)
+    table.add(f"positional table {pe_ref.shape} (Go vs torch, float32)", pl.max_abs(pe_go, pe_ref), TOL)
     timings = {}
     variants = [("fp32", "", TOL)] + ([("fp16", ".fp16", 5e-2)] if args.fp16 else [])
     for label, suffix, tol in variants:

@@ -8,11 +8,13 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,6 +29,7 @@ func main() {
 	outDir := flag.String("out", "", "folder for the .onnx files")
 	fp16 := flag.Bool("fp16", false, "also write the half-precision variants (*.fp16.onnx)")
 	printDims := flag.String("print-dims", "", "print the JSON of a dims preset (full or tiny) and exit")
+	posTable := flag.String("pos-table", "", "also write the LLM's relative positional table (max_positions × model float32, little-endian) to this file")
 	flag.Parse()
 	if *printDims != "" {
 		d, err := compiler.Preset(*printDims)
@@ -41,13 +44,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*llmPath, *dimsPath, *outDir, *fp16); err != nil {
+	if err := run(*llmPath, *dimsPath, *outDir, *posTable, *fp16); err != nil {
 		fmt.Fprintln(os.Stderr, "compilegraphs:", err)
 		os.Exit(1)
 	}
 }
 
-func run(llmPath, dimsPath, outDir string, fp16 bool) error {
+func run(llmPath, dimsPath, outDir, posTable string, fp16 bool) error {
 	if outDir == "" || llmPath == "" {
 		return fmt.Errorf("-llm and -out are required")
 	}
@@ -66,6 +69,16 @@ func run(llmPath, dimsPath, outDir string, fp16 bool) error {
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
+	}
+	if posTable != "" {
+		table := compiler.RelPositionTable(d.LLM.Model, d.LLM.MaxPositions)
+		raw := make([]byte, 0, 4*len(table))
+		for _, v := range table {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+		}
+		if err := os.WriteFile(posTable, raw, 0o644); err != nil {
+			return err
+		}
 	}
 	sd, err := checkpoint.Open(llmPath)
 	if err != nil {
