@@ -163,7 +163,7 @@ def main():
 
     compile_s = 0.0
     pos_path = os.path.join(args.work, "pos_table.f32")
-    if not (args.reuse and os.path.exists(os.path.join(graphs, "llm_decode.onnx"))):
+    if not (args.reuse and os.path.exists(os.path.join(graphs, "llm_decode.onnx")) and os.path.exists(pos_path)):
         flags = ["-llm", pt, "-dims", dims_path, "-out", graphs, "-pos-table", pos_path] + (["-fp16"] if args.fp16 else [])
         compile_s = pl.compile_graphs(flags, log)
 
