@@ -37,6 +37,7 @@ func commands() []Command {
 		versionCommand(),
 		doctorCommand(),
 		normalizeCommand(),
+		inspectCommand(),
 	}
 }
 

@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/viettts-studio/studio/backend/document"
+	"github.com/viettts-studio/studio/backend/textnorm"
+	"github.com/viettts-studio/studio/backend/textnorm/segment"
+	"github.com/viettts-studio/studio/inference/tokenizer"
+)
+
+// inspectReport is what `inspect --json` prints: the imported document, and for every chapter
+// title and block the segments the narration will be made of.
+type inspectReport struct {
+	File     string            `json:"file"`
+	Title    string            `json:"title"`
+	Author   string            `json:"author,omitempty"`
+	Format   document.Format   `json:"format"`
+	Encoding document.Encoding `json:"encoding,omitempty"`
+	Chapters []inspectChapter  `json:"chapters"`
+}
+
+type inspectChapter struct {
+	Title string `json:"title"`
+	// TitleSegments read the title aloud; spans index Title.
+	TitleSegments []inspectSegment `json:"title_segments,omitempty"`
+	Blocks        []inspectBlock   `json:"blocks"`
+}
+
+type inspectBlock struct {
+	document.Block
+	// Segments cut the block; their spans index the block's Text.
+	Segments []inspectSegment `json:"segments"`
+}
+
+type inspectSegment struct {
+	// Source is the text the segment reads: Text[Src.Start:Src.End].
+	Source string `json:"source"`
+	segment.Segment
+}
+
+func inspectCommand() Command {
+	const synopsis = "[flags] FILE"
+	return Command{
+		Name:    "inspect",
+		Summary: "import a document and show its chapters, segments and spoken forms",
+		Usage:   synopsis,
+		Run: func(ctx context.Context, env *Env, args []string) int {
+			fs := newFlags(env, "inspect", synopsis)
+			asJSON := fs.Bool("json", false, "print JSON: title, chapters, blocks, segments with source text, spoken form, spans and pause marks")
+			enc := fs.String("encoding", "", "the text encoding of a .txt/.md/.srt file: utf-8, utf-16le, utf-16be, windows-1258, tcvn3 (ABC), vni (default: detect)")
+			format := fs.String("format", "", "read the file as this format (txt md html docx odt epub pdf srt vtt) whatever its name")
+			tokFile := fs.String("tokenizer", "", "the model's multilingual.tiktoken file for exact segment lengths (default: an estimate)")
+			maxTokens := fs.Int("max-tokens", 30, "segment length limit in text tokens")
+			if err := parseFlagsAnywhere(fs, args); err != nil {
+				return 2
+			}
+			if fs.NArg() != 1 {
+				fs.Usage()
+				return 2
+			}
+			opts := document.Options{Format: document.Format(strings.TrimPrefix(strings.ToLower(*format), "."))}
+			if opts.Format != "" && !knownFormat(opts.Format) {
+				fmt.Fprintf(env.Stderr, "inspect: unknown format %q: use one of %v\n", *format, document.Formats)
+				return 2
+			}
+			e, ok := document.ParseEncoding(*enc)
+			if !ok {
+				fmt.Fprintf(env.Stderr, "inspect: unknown encoding %q: use one of %v\n", *enc, document.Encodings)
+				return 2
+			}
+			opts.Encoding = e
+			var tok segment.TokenCounter = segment.Approx{}
+			if *tokFile != "" {
+				t, err := tokenizer.Load(*tokFile)
+				if err != nil {
+					fmt.Fprintf(env.Stderr, "inspect: %v\n", err)
+					return 1
+				}
+				tok = t
+			}
+			path := fs.Arg(0)
+			doc, err := document.Import(ctx, path, opts)
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "inspect: %v\n", err)
+				if errors.Is(err, document.ErrNotText) {
+					fmt.Fprintln(env.Stderr, "inspect: if the file is text in a legacy encoding, name it with --encoding")
+				}
+				return 1
+			}
+			rep := inspect(path, doc, tok, *maxTokens)
+			out := bufio.NewWriter(env.Stdout)
+			defer out.Flush()
+			if *asJSON {
+				writeJSON(out, rep)
+				return 0
+			}
+			printInspect(out, rep)
+			return 0
+		},
+	}
+}
+
+// parseFlagsAnywhere lets flags follow the file name ("inspect book.epub --json").
+func parseFlagsAnywhere(fs interface {
+	Parse([]string) error
+	Args() []string
+}, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+func knownFormat(f document.Format) bool {
+	for _, k := range document.Formats {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// inspect normalizes and segments every chapter title and block of doc. Each block is a
+// paragraph for the segmenter; the last block of a chapter ends with a chapter pause.
+func inspect(path string, doc *document.Document, tok segment.TokenCounter, maxTokens int) inspectReport {
+	n := textnorm.New(textnorm.Options{})
+	rep := inspectReport{File: path, Title: doc.Title, Author: doc.Author, Format: doc.Format, Encoding: doc.Encoding}
+	read := func(text string, last segment.Pause) []inspectSegment {
+		res := n.Normalize(text)
+		var out []inspectSegment
+		for _, s := range segment.Split(res, tok, segment.Options{MaxTokens: maxTokens, Last: last}) {
+			src := ""
+			if s.Src.Start >= 0 && s.Src.End <= len(res.Source) && s.Src.Start <= s.Src.End {
+				src = res.Source[s.Src.Start:s.Src.End]
+			}
+			out = append(out, inspectSegment{Source: src, Segment: s})
+		}
+		return out
+	}
+	for _, c := range doc.Chapters {
+		ic := inspectChapter{Title: c.Title, Blocks: make([]inspectBlock, 0, len(c.Blocks))}
+		if c.Title != "" {
+			ic.TitleSegments = read(c.Title, segment.PauseParagraph)
+		}
+		for i, b := range c.Blocks {
+			last := segment.PauseParagraph
+			if i == len(c.Blocks)-1 {
+				last = segment.PauseChapter
+			}
+			ic.Blocks = append(ic.Blocks, inspectBlock{Block: b, Segments: read(b.Text, last)})
+		}
+		rep.Chapters = append(rep.Chapters, ic)
+	}
+	return rep
+}
+
+func printInspect(w *bufio.Writer, rep inspectReport) {
+	fmt.Fprintf(w, "%s\n", rep.Title)
+	if rep.Author != "" {
+		fmt.Fprintf(w, "by %s\n", rep.Author)
+	}
+	fmt.Fprintf(w, "format %s", rep.Format)
+	if rep.Encoding != "" {
+		fmt.Fprintf(w, ", encoding %s", rep.Encoding)
+	}
+	segs := 0
+	for _, c := range rep.Chapters {
+		for _, b := range c.Blocks {
+			segs += len(b.Segments)
+		}
+	}
+	fmt.Fprintf(w, ", %d chapters, %d segments\n", len(rep.Chapters), segs)
+	for i, c := range rep.Chapters {
+		title := c.Title
+		if title == "" {
+			title = "(untitled)"
+		}
+		fmt.Fprintf(w, "\n== %d. %s\n", i+1, title)
+		for _, b := range c.Blocks {
+			for _, s := range b.Segments {
+				fmt.Fprintf(w, "  %-10s %s\n", b.Kind, s.Source)
+				fmt.Fprintf(w, "  %-10s → %s  [%d tokens, %s]\n", "", s.Spoken, s.Tokens, s.Pause)
+			}
+		}
+	}
+}
