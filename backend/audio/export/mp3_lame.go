@@ -1,0 +1,87 @@
+//go:build cgo && !nolame
+
+package export
+
+/*
+#cgo LDFLAGS: -lmp3lame
+#include <stdlib.h>
+#include <lame/lame.h>
+
+static lame_t vt_lame_open(int rate, int kbps, int quality) {
+	lame_t gf = lame_init();
+	if (gf == NULL) return NULL;
+	lame_set_in_samplerate(gf, rate);
+	lame_set_out_samplerate(gf, rate);
+	lame_set_num_channels(gf, 1);
+	lame_set_mode(gf, MONO);
+	lame_set_VBR(gf, vbr_off);
+	lame_set_brate(gf, kbps);
+	lame_set_quality(gf, quality);
+	lame_set_bWriteVbrTag(gf, 0);
+	if (lame_init_params(gf) < 0) {
+		lame_close(gf);
+		return NULL;
+	}
+	return gf;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"io"
+	"unsafe"
+)
+
+func mp3Available() (bool, string) { return true, "" }
+
+// lameEncoder encodes mono float PCM to CBR MP3 frames with libmp3lame.
+type lameEncoder struct {
+	gf  C.lame_t
+	w   io.Writer
+	buf []byte
+}
+
+func newMP3Encoder(w io.Writer, rate, kbps int) (*lameEncoder, error) {
+	gf := C.vt_lame_open(C.int(rate), C.int(kbps), 5)
+	if gf == nil {
+		return nil, fmt.Errorf("libmp3lame refused %d Hz at %d kbps: pick another bitrate", rate, kbps)
+	}
+	return &lameEncoder{gf: gf, w: w}, nil
+}
+
+func (e *lameEncoder) Write(p []float32) error {
+	for len(p) > 0 {
+		n := min(len(p), 8192)
+		need := n*5/4 + 7200
+		if cap(e.buf) < need {
+			e.buf = make([]byte, need)
+		}
+		buf := e.buf[:need]
+		pcm := (*C.float)(unsafe.Pointer(&p[0]))
+		got := C.lame_encode_buffer_ieee_float(e.gf, pcm, pcm, C.int(n), (*C.uchar)(unsafe.Pointer(&buf[0])), C.int(need))
+		if got < 0 {
+			return fmt.Errorf("libmp3lame failed to encode (code %d)", int(got))
+		}
+		if _, err := e.w.Write(buf[:got]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+func (e *lameEncoder) Close() error {
+	if e.gf == nil {
+		return nil
+	}
+	buf := make([]byte, 7200)
+	got := C.lame_encode_flush(e.gf, (*C.uchar)(unsafe.Pointer(&buf[0])), C.int(len(buf)))
+	C.lame_close(e.gf)
+	e.gf = nil
+	if got < 0 {
+		return fmt.Errorf("libmp3lame failed to finish the file (code %d)", int(got))
+	}
+	_, err := e.w.Write(buf[:got])
+	return err
+}
