@@ -38,6 +38,10 @@ func commands() []Command {
 		doctorCommand(),
 		normalizeCommand(),
 		inspectCommand(),
+		convertCommand(),
+		benchCommand(),
+		voicesCommand(),
+		modelCommand(),
 	}
 }
 
