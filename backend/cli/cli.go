@@ -38,9 +38,6 @@ func commands() []Command {
 		doctorCommand(),
 		normalizeCommand(),
 		inspectCommand(),
-		convertCommand(),
-		benchCommand(),
-		voicesCommand(),
 		modelCommand(),
 	}
 }
