@@ -24,6 +24,9 @@ type Dirs struct {
 	Voices  string // the user's cloned voices
 }
 
+// Model is the folder of the installed model bundle (see inference/bundle).
+func (d Dirs) Model() string { return filepath.Join(d.Models, "viet-tts") }
+
 // Database is the path of the SQLite job database.
 func (d Dirs) Database() string { return filepath.Join(d.Config, "studio.db") }
 

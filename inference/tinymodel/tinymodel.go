@@ -1,0 +1,145 @@
+// Package tinymodel builds random-weight model bundles for tests and benchmarks: the compiler's
+// graphs with random weights of the chosen dimensions, the real tokenizer ranks, random voices,
+// and the stand-in front-end graphs (so voice cloning runs end to end). The audio they make is
+// noise with the right lengths; what they prove is that every layer of the app runs the real
+// pipeline on the real ONNX Runtime.
+package tinymodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/compiler"
+	"github.com/viettts-studio/studio/inference/viettts"
+	"github.com/viettts-studio/studio/inference/viettts/standin"
+)
+
+// RanksHint tells how to get the tokenizer ranks the bundles need.
+const RanksHint = "the tokenizer ranks are missing: run tools/fixtures/features/fetch_tokenizer.sh (make test does)"
+
+// ErrNoRanks is returned when the tokenizer ranks cannot be found.
+var ErrNoRanks = errors.New(RanksHint)
+
+// FindRanks looks for .cache/tokenizer/multilingual.tiktoken from the working directory up (the
+// source checkout), and returns "" when it is not there.
+func FindRanks() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		p := filepath.Join(dir, ".cache", "tokenizer", "multilingual.tiktoken")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		if filepath.Dir(dir) == dir {
+			return ""
+		}
+	}
+}
+
+// Voice returns a random voice of the given length in speech tokens (25 per second), deterministic
+// in seed.
+func Voice(id string, seed uint64, tokens int) *viettts.Voice {
+	r := rand.New(rand.NewPCG(seed, 7))
+	frames := tokens * 22050 / 256 / 25
+	v := &viettts.Voice{ID: id, Name: "Giọng " + id, Source: "random", Tokens: make([]int32, tokens),
+		Mel: make([]float32, frames*80), XVector: make([]float32, 192)}
+	for i := range v.Tokens {
+		v.Tokens[i] = int32(r.IntN(4096))
+	}
+	for i := range v.Mel {
+		v.Mel[i] = float32(r.NormFloat64()) - 6
+	}
+	for i := range v.XVector {
+		v.XVector[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// Options choose what Build makes.
+type Options struct {
+	// Dims defaults to compiler.TinyDims.
+	Dims *compiler.Dims
+	// Ranks is the tokenizer ranks file; empty: FindRanks.
+	Ranks string
+	// Voices are the ids of random voices to include (default "lan", "minh"); each is 2 s long.
+	Voices []string
+	// Seed makes the weights (default 1).
+	Seed uint64
+	// FP16 also builds the fp16 LLM graphs.
+	FP16     bool
+	Progress func(step, total int, what string)
+}
+
+// Build writes a random-weight bundle into dir.
+func Build(ctx context.Context, dir string, o Options) error {
+	d := compiler.TinyDims()
+	if o.Dims != nil {
+		d = *o.Dims
+	}
+	if o.Ranks == "" {
+		o.Ranks = FindRanks()
+	}
+	if o.Ranks == "" {
+		return ErrNoRanks
+	}
+	if len(o.Voices) == 0 {
+		o.Voices = []string{"lan", "minh"}
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	src, err := os.MkdirTemp("", "tinymodel-src-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(src)
+	for i, id := range o.Voices {
+		if err := viettts.WriteVoice(filepath.Join(src, "voices"), Voice(id, uint64(i+1), 50)); err != nil {
+			return err
+		}
+	}
+	if err := standin.WriteFrontEnd(src, o.Seed); err != nil {
+		return err
+	}
+	_, err = compiler.CompileRandom(ctx, d, o.Seed, dir, compiler.Source{Dir: src, Tokenizer: o.Ranks},
+		compiler.Options{NoFP16: !o.FP16, Progress: o.Progress})
+	if err != nil {
+		return fmt.Errorf("building a random-weight bundle: %w", err)
+	}
+	return nil
+}
+
+var (
+	sharedOnce sync.Once
+	sharedDir  string
+	sharedErr  error
+)
+
+// Shared returns a tiny bundle built once per process in a temporary folder, for tests. The
+// folder is left for the OS to clean (tests of several packages each build their own).
+func Shared(ctx context.Context) (string, error) {
+	sharedOnce.Do(func() {
+		root, err := os.MkdirTemp("", "tinymodel-")
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		sharedDir = filepath.Join(root, "bundle")
+		sharedErr = Build(context.WithoutCancel(ctx), sharedDir, Options{})
+	})
+	if sharedErr != nil {
+		return "", sharedErr
+	}
+	if _, err := bundle.Open(sharedDir); err != nil {
+		return "", err
+	}
+	return sharedDir, nil
+}
