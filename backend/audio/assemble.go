@@ -117,6 +117,15 @@ func Assemble(ctx context.Context, book *Book, s Settings, emit Emit) (Timeline,
 	return tl, nil
 }
 
+// TrimSegment applies t to one segment's samples (a sub-slice; nothing is copied). With trimming
+// disabled it returns pcm unchanged.
+func TrimSegment(pcm []float32, t Trim) []float32 {
+	if !t.Enabled {
+		return pcm
+	}
+	return trim(pcm, t)
+}
+
 // trim cuts the quiet edges of a segment, keeping t.Keep of each quiet edge.
 func trim(pcm []float32, t Trim) []float32 {
 	th := t.ThresholdDB

@@ -144,6 +144,14 @@ func (p Pauses) withDefaults() Pauses {
 	}
 }
 
+// After is the pause after a segment with break b (defaults applied to zero settings).
+func (p Pauses) After(b Break, lastInChapter bool) time.Duration {
+	return p.withDefaults().after(b, lastInChapter)
+}
+
+// HeadPause is the silence before a chapter's first segment (default applied).
+func (p Pauses) HeadPause() time.Duration { return p.withDefaults().Head }
+
 // after is the pause after a segment.
 func (p Pauses) after(b Break, lastInChapter bool) time.Duration {
 	switch {
