@@ -87,7 +87,7 @@ func readLetters(run string) string {
 			return lower
 		}
 		if utf8.RuneCountInString(run) == 1 && !isASCIIUpper(run) {
-			return lower
+			return run // "Ừ", "Ở": a Vietnamese word
 		}
 		return spell(run)
 	}

@@ -185,6 +185,10 @@ func (sp splitter) cutLong(words []textnorm.Word) [][]textnorm.Word {
 			return
 		}
 		k := sp.bestCut(words, cum, lo, hi)
+		if k < 0 {
+			out = append(out, words[lo:hi]) // one word and its punctuation: nothing to cut
+			return
+		}
 		rec(lo, k)
 		rec(k, hi)
 	}
@@ -194,7 +198,7 @@ func (sp splitter) cutLong(words []textnorm.Word) [][]textnorm.Word {
 
 // bestCut picks where to cut words[lo:hi] (the cut is before index k). It prefers, in order:
 // both sides at least MinTokens long; after a clause mark, then before a conjunction, then
-// between any two words; the two sides most even.
+// between any two words; the two sides most even. It returns -1 when no cut is possible.
 func (sp splitter) bestCut(words []textnorm.Word, cum []int, lo, hi int) int {
 	total := cum[hi] - cum[lo]
 	best := -1
@@ -220,9 +224,6 @@ func (sp splitter) bestCut(words []textnorm.Word, cum []int, lo, hi int) int {
 		if best < 0 || less(key, bestKey) {
 			best, bestKey = k, key
 		}
-	}
-	if best < 0 {
-		return (lo + hi) / 2
 	}
 	return best
 }
