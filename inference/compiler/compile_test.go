@@ -291,3 +291,13 @@ func TestCompileNamesTheFileAndTheProblem(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCompileRandomTiny measures building and writing every graph of a tiny bundle.
+func BenchmarkCompileRandomTiny(b *testing.B) {
+	dir := b.TempDir()
+	for b.Loop() {
+		if _, err := CompileRandom(b.Context(), TinyDims(), 1, filepath.Join(dir, "tiny"), Source{}, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
