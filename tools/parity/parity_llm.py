@@ -120,6 +120,7 @@ def main():
     ap.add_argument("--fp16", action="store_true", help="also compile and compare the fp16 graphs (informational)")
     ap.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
     ap.add_argument("--reuse", action="store_true", help="reuse llm.pt and graphs already in --work")
+    ap.add_argument("--table-only", action="store_true", help="only compare the relative positional table (seconds)")
     args = ap.parse_args()
 
     log = pl.logger("parity_llm")
@@ -133,6 +134,19 @@ def main():
     dims_path = os.path.join(args.work, "dims.json")
     with open(dims_path, "w") as f:
         json.dump(dims, f, indent=2)
+
+    if args.table_only:
+        from viettts.transformer.embedding import EspnetRelPositionalEncoding
+        l = dims["llm"]
+        pos_path = os.path.join(args.work, "pos_table.f32")
+        pl.compile_graphs(["-dims", dims_path, "-pos-table", pos_path], log)
+        pe_ref = EspnetRelPositionalEncoding(l["model"], 0.0, l["max_positions"]).pe[0, :l["max_positions"]].numpy()
+        pe_go = np.fromfile(pos_path, dtype="<f4").reshape(pe_ref.shape)
+        table = pl.Table()
+        table.add(f"positional table {pe_ref.shape} (Go vs torch, float32)", pl.max_abs(pe_go, pe_ref), TOL,
+                  f"{np.mean(pe_go == pe_ref):.1%} of entries bit-identical")
+        print(table.markdown())
+        sys.exit(0 if table.ok() else 1)
 
     log(f"building the reference TransformerLM ({args.size})")
     model = build_reference(dims, args.seed)

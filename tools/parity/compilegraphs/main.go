@@ -51,8 +51,8 @@ func main() {
 }
 
 func run(llmPath, dimsPath, outDir, posTable string, fp16 bool) error {
-	if outDir == "" || llmPath == "" {
-		return fmt.Errorf("-llm and -out are required")
+	if llmPath == "" && posTable == "" || llmPath != "" && outDir == "" {
+		return fmt.Errorf("give -llm and -out, or -pos-table")
 	}
 	d := compiler.FullDims()
 	if dimsPath != "" {
@@ -67,9 +67,6 @@ func run(llmPath, dimsPath, outDir, posTable string, fp16 bool) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
 	if posTable != "" {
 		table := compiler.RelPositionTable(d.LLM.Model, d.LLM.MaxPositions)
 		raw := make([]byte, 0, 4*len(table))
@@ -79,6 +76,12 @@ func run(llmPath, dimsPath, outDir, posTable string, fp16 bool) error {
 		if err := os.WriteFile(posTable, raw, 0o644); err != nil {
 			return err
 		}
+		if llmPath == "" {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
 	}
 	sd, err := checkpoint.Open(llmPath)
 	if err != nil {
