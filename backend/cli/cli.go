@@ -38,6 +38,9 @@ func commands() []Command {
 		doctorCommand(),
 		normalizeCommand(),
 		inspectCommand(),
+		convertCommand(),
+		benchCommand(),
+		voicesCommand(),
 		modelCommand(),
 	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// after it is computed once (the speech tokenizer is slow and large); "" recomputes it on
 	// every load.
 	VoiceCache string
+	// MaxSpeechTokens, when positive, caps the speech tokens of a segment below the 20-per-text-token
+	// rule. Benchmarks on random weights use it: such models almost never sample EOS, so without a
+	// cap every segment would run to the 20× limit instead of a typical length.
+	MaxSpeechTokens int
 	// Logger receives load and per-segment logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -66,6 +70,7 @@ type Engine struct {
 	kvType                onnx.TensorElementDataType
 	kvElem                int
 	kv                    []byte // reused across segments; grows only when a segment needs more
+	maxSpeech int
 	// maxText is the longest segment in text tokens whose cache (L+3+20L) fits the LLM's table.
 	maxText int
 
@@ -81,7 +86,7 @@ func New(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{bundle: b, log: opts.Logger, voices: map[string]*Voice{}}
+	e := &Engine{bundle: b, log: opts.Logger, voices: map[string]*Voice{}, maxSpeech: opts.MaxSpeechTokens}
 	if e.log == nil {
 		e.log = slog.Default()
 	}

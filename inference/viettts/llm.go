@@ -60,6 +60,10 @@ func (e *Engine) cache(maxK int) *kvCache {
 func (e *Engine) generate(ctx context.Context, ids []int, xvec []float32, rng *rand.Rand) ([]int, error) {
 	L := len(ids)
 	minLen, maxLen := L*minTokenRatio, L*maxTokenRatio
+	if e.maxSpeech > 0 && e.maxSpeech < maxLen {
+		maxLen = e.maxSpeech
+		minLen = min(minLen, maxLen)
+	}
 	cache := e.cache(L + promptExtra + maxLen)
 
 	text := make([]int64, L)

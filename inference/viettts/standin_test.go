@@ -2,8 +2,7 @@ package viettts
 
 import (
 	"io"
-	"math"
-	"math/rand/v2"
+		"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/graph"
 	"github.com/viettts-studio/studio/inference/ort"
+	"github.com/viettts-studio/studio/inference/viettts/standin"
 )
 
 // Stand-in graphs: the exact I/O contract of MODEL.md §5.4/§6.4/§7 (names, dtypes, dynamic dims)
@@ -116,25 +116,16 @@ func standinHiFT(t testing.TB, path string, rng *rand.Rand) {
 	build(t, b, path)
 }
 
-// standinSpeechEmbedding: feats (1, T, 80) → embedding (1, 192), like CAM++.
 func standinSpeechEmbedding(t testing.TB, path string, rng *rand.Rand) {
-	b := graph.New("speech_embedding")
-	feats := b.Input("feats", graph.Float, graph.N(1), graph.Sym("T"), graph.N(80))
-	b.Output(b.MatMul(b.ReduceMean(feats, false, 1), randInit(b, "w", rng, 0.3, 80, xvectorDim)), "embedding")
-	build(t, b, path)
+	if err := standin.SpeechEmbedding(path, rng.Uint64()); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// standinSpeechTokenizer: feats (1, 128, T), feats_length (1,) int32 → tokens (1, ceil(T/4)) int64,
-// like the S3 tokenizer at 25 Hz.
 func standinSpeechTokenizer(t testing.TB, path string, rng *rand.Rand) {
-	b := graph.New("speech_tokenizer")
-	feats := b.Input("feats", graph.Float, graph.N(1), graph.N(128), graph.Sym("T"))
-	b.Input("feats_length", graph.Int32, graph.N(1))
-	every4 := b.Slice(feats, b.Ints(0), b.Ints(math.MaxInt64), b.Ints(2), b.Ints(4))
-	proj := b.MatMul(b.Transpose(every4, 0, 2, 1), randInit(b, "codebook", rng, 1, 128, speechTokens))
-	out := b.Node("ArgMax", []graph.Value{proj}, []graph.Attr{graph.AttrInt("axis", 2), graph.AttrInt("keepdims", 0)}, 1, graph.Int64)
-	b.Output(out[0], "tokens")
-	build(t, b, path)
+	if err := standin.SpeechTokenizer(path, rng.Uint64()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // standinBundle writes a bundle (through bundle.Writer, with its manifest) of stand-in graphs, the

@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/viettts-studio/studio/backend/document"
+	"github.com/viettts-studio/studio/backend/home"
+	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/compiler"
+	"github.com/viettts-studio/studio/inference/ort"
+	"github.com/viettts-studio/studio/inference/viettts"
+	"github.com/viettts-studio/studio/inference/viettts/standin"
+)
+
+var (
+	tinyOnce sync.Once
+	tinyDir  string
+	tinyErr  error
+)
+
+// tinyModel compiles, once per test binary, a random-weight bundle of the compiler's TinyDims with
+// the real tokenizer ranks, two random voices and the stand-in front-end graphs.
+func tinyModel(t *testing.T) string {
+	t.Helper()
+	if err := ort.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available (%v): run tools/setup.sh ort", err)
+	}
+	ranks := findRanks()
+	if ranks == "" {
+		t.Skip("tokenizer ranks not found: run tools/fixtures/features/fetch_tokenizer.sh (make test does)")
+	}
+	tinyOnce.Do(func() {
+		root, err := os.MkdirTemp("", "cli-tiny-")
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		src := filepath.Join(root, "src")
+		os.MkdirAll(filepath.Join(src, "voices"), 0o755)
+		for i, id := range []string{"lan", "minh"} {
+			v := randomVoice()
+			v.ID, v.Name = id, "Giọng "+id
+			r := rand.New(rand.NewPCG(uint64(i), 3))
+			for j := range v.XVector {
+				v.XVector[j] = float32(r.NormFloat64())
+			}
+			if tinyErr = viettts.WriteVoice(filepath.Join(src, "voices"), v); tinyErr != nil {
+				return
+			}
+		}
+		if tinyErr = standin.WriteFrontEnd(src, 2); tinyErr != nil {
+			return
+		}
+		tinyDir = filepath.Join(root, "bundle")
+		_, tinyErr = compiler.CompileRandom(context.Background(), compiler.TinyDims(), 3, tinyDir,
+			compiler.Source{Dir: src, Tokenizer: ranks}, compiler.Options{NoFP16: true})
+	})
+	if tinyErr != nil {
+		t.Fatalf("compile the tiny bundle: %v", tinyErr)
+	}
+	return tinyDir
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(t.Context(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func makeDocx(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("pandoc"); err != nil {
+		t.Skip("pandoc not installed: run tools/setup.sh test")
+	}
+	dir := t.TempDir()
+	md := filepath.Join(dir, "truyen.md")
+	os.WriteFile(md, []byte("# Chương một\n\nXin chào Việt Nam. Hôm nay trời đẹp.\n\n# Chương hai\n\nChúng tôi có 3 con mèo.\n"), 0o644)
+	docx := filepath.Join(dir, "truyen.docx")
+	if out, err := exec.Command("pandoc", md, "-o", docx).CombinedOutput(); err != nil {
+		t.Fatalf("pandoc: %v\n%s", err, out)
+	}
+	return docx
+}
+
+// wavSamples reads the 16-bit PCM data of a WAV file written by convert, checking its header.
+func wavSamples(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 44 || string(b[:4]) != "RIFF" || string(b[8:16]) != "WAVEfmt " || string(b[36:40]) != "data" {
+		t.Fatalf("%s is not a canonical WAV file", path)
+	}
+	if ch, rate, bits := binary.LittleEndian.Uint16(b[22:]), binary.LittleEndian.Uint32(b[24:]), binary.LittleEndian.Uint16(b[34:]); ch != 1 || rate != 22050 || bits != 16 {
+		t.Fatalf("WAV is %d ch %d Hz %d bit, want mono 22050 Hz 16 bit", ch, rate, bits)
+	}
+	if n := binary.LittleEndian.Uint32(b[40:]); int(n) != len(b)-44 {
+		t.Fatalf("data chunk says %d bytes, file has %d", n, len(b)-44)
+	}
+	return b[44:]
+}
+
+func TestConvertNarratesADocxIntoAWavWhoseLengthFollowsTheTokens(t *testing.T) {
+	t.Setenv(home.EnvHome, t.TempDir())
+	model := tinyModel(t)
+	docx := makeDocx(t)
+	out1 := filepath.Join(t.TempDir(), "a.wav")
+	code, _, stderr := runCLI(t, "convert", docx, "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "5", "--max-speech-tokens", "40", "--out", out1)
+	if code != 0 {
+		t.Fatalf("convert exited %d: %s", code, stderr)
+	}
+	pcm := wavSamples(t, out1)
+
+	// The expected length: for each segment, int(N·22050/25/256)·256 samples for its N speech
+	// tokens, plus the pause after it. The engine is deterministic in the seed, so running the same
+	// segments through it gives the token counts convert saw.
+	doc, err := document.Import(t.Context(), docx, document.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := viettts.New(t.Context(), model, viettts.Options{Session: ort.SessionConfig{Provider: ort.CPU}, MaxSpeechTokens: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	segs := documentSegments(doc, e.Tokenizer())
+	if len(segs) < 3 {
+		t.Fatalf("%d segments from the docx, want ≥ 3 (two chapters, headings)", len(segs))
+	}
+	want := 0
+	for i, s := range segs {
+		a, err := e.Synthesize(t.Context(), inference.Request{ID: "x", Text: s.Spoken, Voice: "minh", Speed: 1, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int(float64(a.Tokens)/25*22050/256) * 256
+		if len(a.Samples) != n {
+			t.Errorf("segment %d: %d samples for %d tokens, want %d", i, len(a.Samples), a.Tokens, n)
+		}
+		want += n + int(pauseSeconds[s.Pause]*22050)
+	}
+	if got := len(pcm) / 2; got != want {
+		t.Errorf("WAV has %d samples, want %d from the token counts", got, want)
+	}
+
+	// The same seed again: byte-identical; another seed: different.
+	out2 := filepath.Join(t.TempDir(), "b.wav")
+	if code, _, stderr := runCLI(t, "convert", "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "5", "--max-speech-tokens", "40", "--out", out2, docx); code != 0 {
+		t.Fatalf("convert exited %d: %s", code, stderr)
+	}
+	b1, _ := os.ReadFile(out1)
+	b2, _ := os.ReadFile(out2)
+	if !bytes.Equal(b1, b2) {
+		t.Error("the same seed gave different files")
+	}
+	out3 := filepath.Join(t.TempDir(), "c.wav")
+	if code, _, stderr := runCLI(t, "convert", docx, "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "6", "--max-speech-tokens", "40", "--out", out3); code != 0 {
+		t.Fatalf("convert exited %d: %s", code, stderr)
+	}
+	b3, _ := os.ReadFile(out3)
+	if bytes.Equal(b1, b3) {
+		t.Error("another seed gave the same file")
+	}
+}
+
+func TestConvertFailsClearlyWithoutAModel(t *testing.T) {
+	t.Setenv(home.EnvHome, t.TempDir())
+	tinyModel(t) // ONNX Runtime and ranks present
+	docx := makeDocx(t)
+	code, _, stderr := runCLI(t, "convert", docx, "--provider", "cpu")
+	if code != 1 || !strings.Contains(stderr, "no model installed") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "convert", filepath.Join(t.TempDir(), "missing.docx"))
+	if code != 1 || stderr == "" {
+		t.Errorf("missing document: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestVoicesListsAndClones(t *testing.T) {
+	t.Setenv(home.EnvHome, t.TempDir())
+	model := tinyModel(t)
+	if _, err := exec.LookPath("sox"); err != nil {
+		t.Skip("sox not installed")
+	}
+	clip := filepath.Join(t.TempDir(), "toi.wav")
+	if out, err := exec.Command("sox", "-n", "-r", "44100", "-b", "16", clip, "synth", "4", "sine", "130-170", "tremolo", "3", "50", "vol", "0.5").CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v %s", err, out)
+	}
+	code, stdout, stderr := runCLI(t, "voices", "add", "--bundle", model, "--provider", "cpu", "Giọng Tôi", clip)
+	if code != 0 || !strings.Contains(stdout, "giọng-tôi") {
+		t.Fatalf("voices add: exit %d, %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "voices", "--bundle", model)
+	for _, id := range []string{"lan", "minh", "giọng-tôi"} {
+		if code != 0 || !strings.Contains(stdout, id) {
+			t.Errorf("voices list misses %s: %s", id, stdout)
+		}
+	}
+	short := filepath.Join(t.TempDir(), "short.wav")
+	exec.Command("sox", "-n", "-r", "22050", "-b", "16", short, "synth", "1", "sine", "150").Run()
+	code, _, stderr = runCLI(t, "voices", "add", "--bundle", model, "--provider", "cpu", "Ngắn", short)
+	if code != 1 || !strings.Contains(stderr, "at least 3 s") {
+		t.Errorf("short clip: exit %d, %s", code, stderr)
+	}
+}
+
+func TestBenchReportsStagesOnATinyBundle(t *testing.T) {
+	t.Setenv(home.EnvHome, t.TempDir())
+	model := tinyModel(t)
+	code, stdout, stderr := runCLI(t, "bench", "--bundle", model, "--provider", "cpu", "--segments", "1", "--speech-tokens", "20",
+		"--decode-steps", "1", "--instances", "1,2")
+	if code != 0 {
+		t.Fatalf("bench exited %d: %s", code, stderr)
+	}
+	for _, want := range []string{"llm prefill", "llm decode (per token)", "flow estimator (per step)", "vocoder",
+		"host code outside ORT", "RTF", "K=600", "2 instance(s)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
