@@ -221,3 +221,23 @@ func TestVerifyStopsWhenCanceled(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestNeverReplacesAFolderThatIsNotABundle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Documents")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "novel.docx"), []byte("precious"), 0o644)
+	_, err := Create(dir)
+	if err == nil || !strings.Contains(err.Error(), "not a model bundle") {
+		t.Fatalf("got %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "novel.docx")); string(b) != "precious" {
+		t.Fatal("user file touched")
+	}
+	// An empty folder is fine.
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.MkdirAll(empty, 0o755)
+	build(t, empty, "v1")
+	if err := Verify(empty); err != nil {
+		t.Fatal(err)
+	}
+}

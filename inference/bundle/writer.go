@@ -39,6 +39,9 @@ func Create(dir string) (*Writer, error) {
 		return nil, fmt.Errorf("cannot create the model folder %s: %w", filepath.Dir(dir), err)
 	}
 	recoverOld(dir)
+	if err := replaceable(dir); err != nil {
+		return nil, err
+	}
 	tmp := dir + partialSuffix
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, fmt.Errorf("cannot remove the unfinished install %s: %w (delete it by hand)", tmp, err)
@@ -49,12 +52,30 @@ func Create(dir string) (*Writer, error) {
 	return &Writer{dir: dir, tmp: tmp, paths: map[string]bool{}}, nil
 }
 
+// replaceable refuses a destination that exists and is neither empty nor a bundle: Commit moves
+// the old folder aside and deletes it, which must never happen to a user's own files.
+func replaceable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot use %s for the model: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err == nil {
+		return nil
+	}
+	return fmt.Errorf("folder %s already holds files and is not a model bundle: choose a new or empty folder for the model", dir)
+}
+
 // recoverOld puts back a bundle that a crash left renamed to "<dir>.old" during Commit.
 func recoverOld(dir string) {
 	old := dir + oldSuffix
 	if _, err := os.Stat(filepath.Join(old, ManifestFile)); err != nil {
-		os.RemoveAll(old)
-		return
+		return // not ours: leave it alone
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		os.Rename(old, dir)
@@ -218,7 +239,12 @@ func (w *Writer) Commit(m *Manifest) error {
 	old := w.dir + oldSuffix
 	hadOld := false
 	if _, err := os.Stat(w.dir); err == nil {
-		os.RemoveAll(old)
+		if _, err := os.Stat(old); err == nil {
+			if err := replaceable(old); err != nil {
+				return fmt.Errorf("cannot move the previous model aside: %w", err)
+			}
+			os.RemoveAll(old)
+		}
 		if err := os.Rename(w.dir, old); err != nil {
 			return fmt.Errorf("cannot move the previous model %s aside: %w", w.dir, err)
 		}
