@@ -8,31 +8,33 @@ import (
 
 // Limiter applies a fixed gain and then keeps the true peak of the stream under a ceiling.
 //
-// Peaks are detected on a 4× oversampled copy (the band-limited resampler of inference/dsp), so
-// peaks between samples, the ones a decoder or a DAC reconstructs, are caught as BS.1770-4 Annex 2
-// asks. The gain curve is the minimum of the required gains over ±lookahead, smoothed by a moving
-// average half as long, so the gain never exceeds what any nearby peak needs, and it recovers with a
-// release time. Output lags input by the lookahead; Close flushes it. The output has exactly as many
-// samples as the input.
+// Peaks are detected 4× oversampled (the band-limited interpolator of inference/dsp), so peaks
+// between samples, the ones a decoder or a DAC reconstructs, are caught as BS.1770-4 Annex 2 asks.
+// Where the loudest sample nearby, times the interpolator's gain, cannot reach the ceiling, the
+// interpolation is skipped: quiet passages cost almost nothing. The gain curve is the minimum of the
+// required gains over ±lookahead, smoothed by a moving average half as long, so the gain never
+// exceeds what any nearby peak needs, and it recovers with a release time. Output lags input by
+// the lookahead; Close flushes it. The output has exactly as many samples as the input.
 type Limiter struct {
 	gain    float64
 	ceiling float64
 	look    int     // lookahead radius L of the minimum filter
 	avg     int     // half length of the moving average (L/2)
 	release float64 // per-sample recovery coefficient
-	over    *dsp.Resampler
+	ip      dsp.Interpolator
+	quiet   float64 // |x| bound under which no interpolated value reaches the ceiling
 	out     func([]float32) error
 
-	ys     []float32 // oversampled output not yet consumed
-	xq     []float64 // gained samples awaiting a peak measurement
-	x      []float64 // gained samples with a required gain, not yet output (index base)
-	r      []float64 // required gain per sample in x
+	x      []float64 // gained samples from index base
+	r      []float64 // required gain per sample, from base to rEnd
 	h      []float64 // windowed minimum of r, from base to hNext
+	bmax   []float64 // max |x| per block of 64 samples, from block base/64
 	dq     []int64   // indices of r, increasing values: the sliding minimum's candidates
+	rEnd   int64     // next index of r to compute
 	hNext  int64     // next index of h to compute
 	rNext  int64     // next index of r to enter the deque
 	sum    float64   // sum of h over the current averaging window
-	base   int64     // stream index of x[0] and r[0]
+	base   int64     // stream index of x[0], r[0], h[0]; a multiple of 64
 	nIn    int64     // samples received
 	nOut   int64     // samples written
 	g      float64   // last applied gain
@@ -41,14 +43,18 @@ type Limiter struct {
 
 	// Reduced counts the samples whose gain was lowered (for reports).
 	Reduced int64
-	// PeakIn is the highest true peak seen before limiting (linear, after the fixed gain).
+	// PeakIn is the highest true peak before limiting (linear, after the fixed gain). It is exact
+	// when it comes within 6 dB of the ceiling; under that, quiet audio is not oversampled and
+	// PeakIn is its sample peak.
 	PeakIn float64
 }
+
+const limBlock = 64
 
 // NewLimiter returns a limiter for a stream at rate Hz that multiplies by gain and keeps true peaks
 // under ceiling (linear, e.g. math.Pow(10, -3.0/20) for -3 dBTP), writing to out.
 func NewLimiter(rate int, gain, ceiling float64, out func([]float32) error) (*Limiter, error) {
-	over, err := dsp.NewResampler(rate, 4*rate, dsp.Options{})
+	ip, err := dsp.NewInterpolator(4)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +62,8 @@ func NewLimiter(rate int, gain, ceiling float64, out func([]float32) error) (*Li
 	return &Limiter{
 		gain: gain, ceiling: ceiling, look: look, avg: look / 2,
 		release: 1 - math.Exp(-1/(0.05*float64(rate))), // 50 ms
-		over:    over, out: out, g: 1,
+		ip:      ip, quiet: ceiling / 2 / ip.Gain,
+		out: out, g: 1,
 	}, nil
 }
 
@@ -65,18 +72,18 @@ func (l *Limiter) Write(p []float32) error {
 	const chunk = 4096
 	for len(p) > 0 {
 		n := min(len(p), chunk)
-		in := p[:n]
-		p = p[n:]
-		scaled := l.buf[:0]
-		for _, v := range in {
+		for _, v := range p[:n] {
 			x := float64(v) * l.gain
-			l.xq = append(l.xq, x)
-			scaled = append(scaled, float32(x))
+			b := int((l.nIn - l.base) / limBlock)
+			if b == len(l.bmax) {
+				l.bmax = append(l.bmax, 0)
+			}
+			l.bmax[b] = math.Max(l.bmax[b], math.Abs(x))
+			l.x = append(l.x, x)
+			l.nIn++
 		}
-		l.nIn += int64(n)
-		l.ys = l.over.Process(l.ys, scaled)
-		l.buf = scaled
-		l.measure()
+		p = p[n:]
+		l.measure(false)
 		if err := l.emit(false); err != nil {
 			return err
 		}
@@ -90,22 +97,46 @@ func (l *Limiter) Close() error {
 		return nil
 	}
 	l.closed = true
-	l.ys = l.over.Flush(l.ys)
-	l.measure()
+	l.measure(true)
 	return l.emit(true)
 }
 
-// measure turns each queued sample with its four oversampled values into a required gain.
-func (l *Limiter) measure() {
-	k := 0
-	i := 0
-	for ; i < len(l.xq) && k+4 <= len(l.ys); i++ {
-		x := l.xq[i]
-		p := math.Abs(x)
-		for _, y := range l.ys[k : k+4] {
-			p = math.Max(p, math.Abs(float64(y)))
+// xAt is gained sample i; silence outside the stream.
+func (l *Limiter) xAt(i int64) float64 {
+	if i < 0 || i >= l.nIn {
+		return 0
+	}
+	return l.x[i-l.base]
+}
+
+// measure computes the required gain of every sample whose interpolation window is complete.
+func (l *Limiter) measure(final bool) {
+	reach := int64(l.ip.Reach)
+	end := l.nIn - reach
+	if final {
+		end = l.nIn
+	}
+	for n := l.rEnd; n < end; n++ {
+		p := math.Abs(l.x[n-l.base])
+		// The window [n-reach, n+reach] lies in at most three blocks around n's.
+		b := (n - l.base) / limBlock
+		near := l.bmax[b]
+		if b > 0 {
+			near = math.Max(near, l.bmax[b-1])
 		}
-		k += 4
+		if b+1 < int64(len(l.bmax)) {
+			near = math.Max(near, l.bmax[b+1])
+		}
+		if near >= l.quiet {
+			for k := 1; k < l.ip.Factor; k++ {
+				var v float64
+				at := n + int64(l.ip.Offsets[k])
+				for j, t := range l.ip.Taps[k] {
+					v += t * l.xAt(at+int64(j))
+				}
+				p = math.Max(p, math.Abs(v))
+			}
+		}
 		if p > l.PeakIn {
 			l.PeakIn = p
 		}
@@ -113,11 +144,9 @@ func (l *Limiter) measure() {
 		if p > l.ceiling {
 			r = l.ceiling / p
 		}
-		l.x = append(l.x, x)
 		l.r = append(l.r, r)
 	}
-	l.xq = l.xq[:copy(l.xq, l.xq[i:])]
-	l.ys = l.ys[:copy(l.ys, l.ys[k:])]
+	l.rEnd = max(l.rEnd, end)
 }
 
 // emit writes every sample whose gain is determined. h[m], the minimum required gain over
@@ -125,7 +154,7 @@ func (l *Limiter) measure() {
 // sample n's gain averages h over [n-avg, n+avg]. At the end of the stream, and before its start,
 // missing gains count as 1.
 func (l *Limiter) emit(final bool) error {
-	known := l.base + int64(len(l.r)) // required gains known for [0, known)
+	known := l.rEnd // required gains known for [0, known)
 	look, avg := int64(l.look), int64(l.avg)
 	hEnd := known - look
 	if final {
@@ -182,15 +211,16 @@ func (l *Limiter) emit(final bool) error {
 		}
 	}
 	l.buf = out
-	// Drop what no later window looks back at.
-	keep := min(l.nOut-avg-1, l.hNext-look-1)
+	// Drop what no later window looks back at, in whole blocks.
+	keep := min(l.nOut-avg-1, l.hNext-look-1, l.rEnd-int64(l.ip.Reach)-limBlock)
 	if len(l.dq) > 0 {
 		keep = min(keep, l.dq[0])
 	}
-	if drop := keep - l.base; drop > 4096 {
+	if drop := (keep - l.base) / limBlock * limBlock; drop > 16*limBlock {
 		l.x = l.x[:copy(l.x, l.x[drop:])]
 		l.r = l.r[:copy(l.r, l.r[drop:])]
 		l.h = l.h[:copy(l.h, l.h[drop:])]
+		l.bmax = l.bmax[:copy(l.bmax, l.bmax[drop/limBlock:])]
 		l.base += drop
 	}
 	return nil

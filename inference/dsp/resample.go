@@ -228,3 +228,38 @@ func gcd(a, b int) int {
 	}
 	return a
 }
+
+// Interpolator estimates a signal between its samples with the same band-limited filter, for
+// true-peak detection (ITU-R BS.1770-4 Annex 2 oversamples 4×): the value at time n + k/Factor is
+// Σ_j Taps[k][j]·x[n+Offsets[k]+j], for k in [0, Factor).
+type Interpolator struct {
+	Factor  int
+	Taps    [][]float64
+	Offsets []int
+	// Reach is how far, in samples on either side of n, the taps look.
+	Reach int
+	// Gain is the largest sum of absolute taps over the phases: no interpolated value exceeds
+	// Gain times the largest |x| within Reach.
+	Gain float64
+}
+
+// NewInterpolator returns the factor× interpolator of torchaudio's default filter.
+func NewInterpolator(factor int) (Interpolator, error) {
+	if factor < 1 || factor > 64 {
+		return Interpolator{}, fmt.Errorf("dsp: interpolation factor %d is outside 1-64", factor)
+	}
+	phases, width := kernel(1, factor, 6, 0.99)
+	ip := Interpolator{Factor: factor}
+	for _, p := range phases {
+		off := p.first - width
+		ip.Taps = append(ip.Taps, p.taps)
+		ip.Offsets = append(ip.Offsets, off)
+		ip.Reach = max(ip.Reach, -off, off+len(p.taps)-1)
+		var l1 float64
+		for _, t := range p.taps {
+			l1 += math.Abs(t)
+		}
+		ip.Gain = max(ip.Gain, l1)
+	}
+	return ip, nil
+}
