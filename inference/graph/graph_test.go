@@ -307,3 +307,64 @@ func TestConvertFloat16KeepsBoundariesAndAccuracy(t *testing.T) {
 		t.Fatal("ConvertFloat16 accepted an unknown boundary name")
 	}
 }
+
+// Every dim the builder infers as known equals the dim ONNX Runtime produces, across the core
+// operators, slices with negative bounds and steps, splits and reductions.
+func TestInferredShapesMatchOnnxRuntime(t *testing.T) {
+	b := graph.New("shapes")
+	x := b.Input("x", graph.Float, graph.N(2), graph.N(3), graph.N(10))
+	outs := map[string]graph.Value{
+		"slice_neg_step":  b.Slice(x, b.Ints(8), b.Ints(1), b.Ints(2), b.Ints(-3)),
+		"slice_neg_start": b.SliceAxis(x, 2, -4, graph.End),
+		"slice_clamped":   b.SliceAxis(x, 1, 1, 100),
+		"slice_empty":     b.SliceAxis(x, 2, 7, 3),
+		"unsqueeze":       b.Unsqueeze(x, 0, -1),
+		"squeeze":         b.Squeeze(b.SliceAxis(x, 0, 0, 1), 0),
+		"transpose":       b.Transpose(x, 2, 0, 1),
+		"reshape":         b.ReshapeTo(x, 0, -1),
+		"expand":          b.Expand(b.SliceAxis(x, 1, 0, 1), b.Ints(4, 2, 5, 10)),
+		"gather":          b.Gather(x, b.ConstInt64([]int{2, 2}, 0, 1, 2, 0), 1),
+		"reduce_keep":     b.ReduceMean(x, true, 1, 2),
+		"reduce_drop":     b.ReduceSum(x, false, 0),
+		"concat":          b.Concat(1, x, x, b.SliceAxis(x, 1, 0, 2)),
+		"matmul_batched":  b.MatMul(x, b.Transpose(x, 0, 2, 1)),
+		"gemm":            b.Gemm(b.SliceAxis(b.ReshapeTo(x, 6, 10), 0, 0, 4), b.Initializer("w", []int{7, 10}, make([]float32, 70)), graph.Value{}, false, true, 1, 1),
+		"where":           b.Where(b.Greater(x, b.Scalar(graph.Float, 0)), x, b.Scalar(graph.Float, -1)),
+		"trilu":           b.Trilu(x, true, 1),
+		"constant":        b.ConstantOfShape(b.Ints(3, 4), graph.Float, 2),
+		"shape":           b.Shape(x),
+	}
+	parts := b.Split(x, 2, 3, 7)
+	outs["split0"], outs["split1"] = parts[0], parts[1]
+	for name, v := range outs {
+		b.Output(v, name)
+	}
+	model, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := make([]float32, 60)
+	for i := range xs {
+		xs[i] = float32(i%7) - 3
+	}
+	res := graphtest.Open(t, model).MustRun(t, map[string]graphtest.Tensor{"x": graphtest.F32([]int64{2, 3, 10}, xs)}, nil)
+	for name, v := range outs {
+		got := res[name].Shape
+		if _, ok := v.Shape().Ints(); !ok {
+			t.Errorf("%s: every input shape is static, yet the inferred shape is %v", name, v.Shape())
+		}
+		if v.Rank() != len(got) {
+			t.Errorf("%s: inferred rank %d (%v), runtime shape %v", name, v.Rank(), v.Shape(), got)
+			continue
+		}
+		for i, d := range v.Shape() {
+			if d.Known() && d.Size != got[i] {
+				t.Errorf("%s: inferred %v, runtime shape %v", name, v.Shape(), got)
+				break
+			}
+		}
+	}
+	if got := res["slice_neg_step"].F32[:3]; got[0] != xs[8] || got[1] != xs[5] || got[2] != xs[2] {
+		t.Errorf("x[0,0,8:1:-3] = %v, want %v", got, []float32{xs[8], xs[5], xs[2]})
+	}
+}
