@@ -305,7 +305,7 @@ func findExtras(src Source) ([]extra, error) {
 		}
 		for _, e := range entries {
 			ext := strings.ToLower(filepath.Ext(e.Name()))
-			if e.IsDir() || (ext != ".wav" && ext != ".mp3" && ext != ".flac" && ext != ".bin" && ext != ".json") {
+			if e.IsDir() || (ext != ".wav" && ext != ".mp3" && ext != ".flac" && ext != ".bin") {
 				continue
 			}
 			out = append(out, extra{filepath.Join(vdir, e.Name()), "voices/" + e.Name(), bundle.RoleVoice, ""})

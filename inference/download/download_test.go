@@ -289,3 +289,18 @@ func TestOfficialURLsFollowTheEndpoint(t *testing.T) {
 		t.Fatalf("tokenizer entry %+v", last)
 	}
 }
+
+// FuzzServerHeaders feeds arbitrary Content-Range and ETag values (the server is untrusted).
+func FuzzServerHeaders(f *testing.F) {
+	f.Add("bytes 100-199/200", `"c1773e5afe16a88ee82e33cf510a07717ce1346d2e74856733d72dc297a9a017"`)
+	f.Add("bytes -5/x", `W/"abc"`)
+	f.Fuzz(func(t *testing.T, cr, etag string) {
+		if n, ok := rangeStart(cr); ok && !strings.HasPrefix(cr, "bytes ") {
+			t.Fatalf("accepted %q as start %d", cr, n)
+		}
+		v := unquote(etag)
+		if isHex(v, 64) && len(v) != 64 {
+			t.Fatal("isHex accepted a wrong length")
+		}
+	})
+}
