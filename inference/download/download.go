@@ -254,10 +254,10 @@ func (c *Client) probe(ctx context.Context, f File) (remote, error) {
 		if r.size == 0 && resp.ContentLength > 0 {
 			r.size = resp.ContentLength
 		}
+		// Hugging Face's ETag for a file kept in git is its git blob id. Other ETags (CDNs,
+		// GitHub raw) are opaque and never taken for a content hash.
 		if v := unquote(resp.Header.Get("ETag")); isHex(v, 40) && r.sha256 == "" {
 			r.gitSHA1 = strings.ToLower(v)
-		} else if isHex(v, 64) && r.sha256 == "" {
-			r.sha256 = strings.ToLower(v)
 		}
 	}
 	return r, nil
