@@ -151,8 +151,7 @@ func (l *Limiter) measure(final bool) {
 
 // emit writes every sample whose gain is determined. h[m], the minimum required gain over
 // [m-look, m+look], needs required gains up to m+look (a monotonic deque keeps it O(1) per sample);
-// sample n's gain averages h over [n-avg, n+avg]. At the end of the stream, and before its start,
-// missing gains count as 1.
+// sample n's gain averages h over [n-avg, n+avg].
 func (l *Limiter) emit(final bool) error {
 	known := l.rEnd // required gains known for [0, known)
 	look, avg := int64(l.look), int64(l.avg)
@@ -174,8 +173,11 @@ func (l *Limiter) emit(final bool) error {
 		}
 		l.h = append(l.h, l.r[l.dq[0]-l.base])
 	}
+	// Before the stream and past its end, h is taken from the nearest edge: that window holds
+	// every required gain the missing one would, so the gain stays under all of them.
 	hval := func(m int64) float64 {
-		if m < 0 || m >= l.hNext {
+		m = max(0, min(m, l.hNext-1))
+		if m < 0 {
 			return 1
 		}
 		return l.h[m-l.base]
