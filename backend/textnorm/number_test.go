@@ -170,4 +170,3 @@ func BenchmarkReadCardinal(b *testing.B) {
 		ReadCardinal(nums[i%len(nums)], Options{})
 	}
 }
-

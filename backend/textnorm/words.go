@@ -299,6 +299,12 @@ func (s *state) wordRun(t string, i int) int {
 		if len(run) == 2 && isUpper(run) && run[0] < 0x80 && run[1] < 0x80 && text == strings.ToLower(run) && !capsNeighbour(t, i, j) {
 			text = spell(run) // "IP", "UK": a two-letter acronym, unless it sits in an upper-case heading
 		}
+		if text == run {
+			// a word of the NFC source read as it is: letters and marks only, nothing to clean
+			s.words = append(s.words, Word{Text: run, Src: Span{i, j}})
+			s.lastNum = false
+			return j
+		}
 		s.emit(text, i, j)
 	}
 	return j
@@ -340,9 +346,17 @@ func capsNeighbour(t string, i, j int) bool {
 
 // url reads (or skips) URLs, e-mail addresses and bare domain names.
 func (s *state) url(t string, i int) (int, bool) {
-	w := t[i:]
-	if len(w) > 2048 {
-		w = w[:2048]
+	// URLs, addresses and domains are one run of non-space text with a dot or an @ in it.
+	end := i
+	for end < len(t) && end-i < 2048 && t[end] != ' ' && t[end] != '\n' && t[end] != '\t' && t[end] != '\r' {
+		end++
+	}
+	w := t[i:end]
+	if !strings.ContainsAny(w, ".@") {
+		return 0, false
+	}
+	if end < len(t) {
+		w = t[i : end+1] // one rune of context after the token for the boundary checks
 	}
 	m := reURL.FindString(w)
 	email := false

@@ -106,11 +106,15 @@ func BenchmarkNormalizeAndSplitNovel(b *testing.B) {
 			tok := c.tok(b)
 			b.SetBytes(int64(len(text)))
 			segs := 0
+			cpu := cpuTime()
 			for b.Loop() {
 				r := n.Normalize(text)
 				segs = len(Split(r, tok, Options{}))
 			}
 			b.ReportMetric(float64(segs), "segments")
+			if used := cpuTime() - cpu; used > 0 {
+				b.ReportMetric(float64(used.Milliseconds())/float64(b.N), "cpu-ms/op")
+			}
 		})
 	}
 }
@@ -120,7 +124,11 @@ func BenchmarkNormalizeNovel(b *testing.B) {
 	text := novel(1 << 20)
 	n := textnorm.New(textnorm.Options{})
 	b.SetBytes(int64(len(text)))
+	cpu := cpuTime()
 	for b.Loop() {
 		n.Normalize(text)
+	}
+	if used := cpuTime() - cpu; used > 0 {
+		b.ReportMetric(float64(used.Milliseconds())/float64(b.N), "cpu-ms/op")
 	}
 }

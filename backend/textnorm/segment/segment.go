@@ -168,6 +168,9 @@ func (sp splitter) cutLong(words []textnorm.Word) [][]textnorm.Word {
 	if len(words) == 0 {
 		return nil
 	}
+	if len(words) <= 64 && sp.count(words) <= sp.o.MaxTokens {
+		return [][]textnorm.Word{words}
+	}
 	// Per-word estimates make the cut search linear; pieces are measured exactly afterwards.
 	cum := make([]int, len(words)+1)
 	for i, w := range words {
@@ -248,22 +251,25 @@ func abs(x int) int {
 func (sp splitter) pack(pieces [][]textnorm.Word) []Segment {
 	var segs [][]textnorm.Word
 	var cur []textnorm.Word
+	c := 0 // tokens of cur
 	for _, p := range pieces {
 		if len(cur) == 0 {
 			cur = append([]textnorm.Word(nil), p...)
+			c = sp.count(cur)
 			continue
 		}
 		joined := append(append([]textnorm.Word(nil), cur...), p...)
-		n, c := sp.count(joined), sp.count(cur)
+		n := sp.count(joined)
 		if n > sp.o.MaxTokens && (c > sp.o.MinTokens || n > sp.o.MaxTokens+sp.o.MinTokens) {
 			segs = append(segs, cur)
 			cur = append([]textnorm.Word(nil), p...)
+			c = sp.count(cur)
 			continue
 		}
-		cur = joined
+		cur, c = joined, n
 	}
 	if len(cur) > 0 {
-		if len(segs) > 0 && sp.count(cur) < sp.o.MergeTokens {
+		if len(segs) > 0 && c < sp.o.MergeTokens {
 			segs[len(segs)-1] = append(segs[len(segs)-1], cur...)
 		} else {
 			segs = append(segs, cur)
