@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/viettts-studio/studio/backend/audio"
 	"github.com/viettts-studio/studio/backend/document"
 	"github.com/viettts-studio/studio/backend/textnorm"
 	"github.com/viettts-studio/studio/backend/textnorm/segment"
@@ -21,9 +22,6 @@ import (
 	"github.com/viettts-studio/studio/inference/ort"
 	"github.com/viettts-studio/studio/inference/viettts"
 )
-
-// bundleDirName is the folder of the installed model under the models directory.
-const bundleDirName = "viettts"
 
 // engineFlags are the flags every command that synthesizes shares.
 type engineFlags struct {
@@ -51,7 +49,7 @@ func (f *engineFlags) bundleDir(env *Env) string {
 	if *f.bundle != "" {
 		return *f.bundle
 	}
-	return filepath.Join(env.Dirs.Models, bundleDirName)
+	return ModelDir(env.Dirs)
 }
 
 // session initializes ONNX Runtime and resolves the provider to run on.
@@ -91,14 +89,6 @@ func (f *engineFlags) open(ctx context.Context, env *Env, cfg ort.SessionConfig,
 	})
 }
 
-// pauseSeconds is the silence convert puts after a segment, by the pause that follows it.
-var pauseSeconds = map[segment.Pause]float64{
-	segment.PauseClause:    0.15,
-	segment.PauseSentence:  0.3,
-	segment.PauseParagraph: 0.6,
-	segment.PauseChapter:   1.2,
-}
-
 func convertCommand() Command {
 	const synopsis = "[flags] FILE"
 	return Command{
@@ -111,7 +101,8 @@ func convertCommand() Command {
 			voice := fs.String("voice", "", "voice id (default: the first voice; `viettts-studio voices` lists them)")
 			seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same audio")
 			speed := fs.Float64("speed", 1, "speaking speed, 0.5-2")
-			out := fs.String("out", "", "output WAV file (default: FILE with .wav)")
+			out := fs.String("out", "", "output file (default: FILE with the format's extension)")
+			xf := registerExportFlags(fs)
 			maxSpeech := fs.Int("max-speech-tokens", 0, "cap the speech tokens of each segment (0: the model's own 20-per-text-token limit); for random-weight test models, which never stop on their own")
 			if err := parseWithTrailingFlags(fs, args); err != nil {
 				return 2
@@ -123,7 +114,11 @@ func convertCommand() Command {
 			in := fs.Arg(0)
 			dst := *out
 			if dst == "" {
-				dst = strings.TrimSuffix(in, filepath.Ext(in)) + ".wav"
+				dst = strings.TrimSuffix(in, filepath.Ext(in)) + "." + strings.ToLower(xf.format)
+			}
+			if _, err := xf.options(); err != nil {
+				fmt.Fprintf(env.Stderr, "convert: %v\n", err)
+				return 2
 			}
 			fail := func(err error) int {
 				fmt.Fprintf(env.Stderr, "convert: %v\n", err)
@@ -149,41 +144,84 @@ func convertCommand() Command {
 				}
 				*voice = vs[0].ID
 			}
-			segs := documentSegments(doc, eng.Tokenizer())
-			if len(segs) == 0 {
+			chapters := documentSegments(doc, eng.Tokenizer())
+			total := 0
+			for _, c := range chapters {
+				total += len(c.Segments)
+			}
+			if total == 0 {
 				return fail(fmt.Errorf("%s has no text to read", in))
 			}
 			fmt.Fprintf(env.Stderr, "convert: %q, %d chapters, %d segments, voice %s, on %s\n",
-				doc.Title, len(doc.Chapters), len(segs), *voice, cfg.Provider)
-			bar := newProgress(env.Stderr, len(segs))
-			var pcm []float32
-			start := time.Now()
-			for i, s := range segs {
-				a, err := eng.Synthesize(ctx, inference.Request{
-					ID: fmt.Sprintf("%d", i+1), Text: s.Spoken, Voice: *voice, Speed: *speed, Seed: *seed,
-				})
-				if err != nil {
-					bar.done()
-					if inference.Classify(err) == inference.ClassCanceled {
-						return fail(fmt.Errorf("canceled after %d of %d segments; nothing written", i, len(segs)))
-					}
-					return fail(fmt.Errorf("segment %d (%q): %w", i+1, s.Spoken, err))
-				}
-				pcm = append(pcm, a.Samples...)
-				pcm = append(pcm, make([]float32, int(pauseSeconds[s.Pause]*inference.SampleRate))...)
-				bar.update(i + 1)
-			}
-			bar.done()
-			if err := writeWAV(dst, pcm, inference.SampleRate); err != nil {
+				doc.Title, len(chapters), total, *voice, cfg.Provider)
+			tmp, err := os.MkdirTemp("", "viettts-convert-")
+			if err != nil {
 				return fail(err)
 			}
+			defer os.RemoveAll(tmp)
+			book := &audio.Book{Title: doc.Title, Author: doc.Author}
+			bar := newProgress(env.Stderr, total)
+			start := time.Now()
+			var secs float64
+			n := 0
+			for _, c := range chapters {
+				ch := audio.Chapter{Title: c.Title}
+				for _, s := range c.Segments {
+					n++
+					a, err := eng.Synthesize(ctx, inference.Request{
+						ID: strconv.Itoa(n), Text: s.Spoken, Voice: *voice, Speed: *speed, Seed: *seed,
+					})
+					if err != nil {
+						bar.done()
+						if inference.Classify(err) == inference.ClassCanceled {
+							return fail(fmt.Errorf("canceled after %d of %d segments; nothing written", n-1, total))
+						}
+						return fail(fmt.Errorf("segment %d (%q): %w", n, s.Spoken, err))
+					}
+					src, err := spill(tmp, n, a.Samples)
+					if err != nil {
+						return fail(err)
+					}
+					secs += a.Seconds()
+					ch.Segments = append(ch.Segments, audio.Segment{ID: strconv.Itoa(n), Text: s.Spoken, Break: s.Break, Audio: src})
+					bar.update(n)
+				}
+				book.Chapters = append(book.Chapters, ch)
+			}
+			bar.done()
 			took := time.Since(start)
-			secs := float64(len(pcm)) / inference.SampleRate
-			fmt.Fprintf(env.Stderr, "convert: wrote %s: %s of audio in %s (%.2f× real time)\n",
-				dst, fmtDuration(time.Duration(secs*float64(time.Second))), fmtDuration(took), took.Seconds()/secs)
+			fmt.Fprintf(env.Stderr, "convert: synthesized %s of speech in %s (%.2f× real time); exporting\n",
+				fmtDuration(time.Duration(secs*float64(time.Second))), fmtDuration(took), took.Seconds()/secs)
+			if err := xf.exportBook(ctx, env, book, dst); err != nil {
+				return fail(err)
+			}
 			return 0
 		},
 	}
+}
+
+// spill writes a segment's samples to dir and returns a source that reads them back (the export
+// reads every segment twice and must not hold the whole book in memory).
+func spill(dir string, n int, pcm []float32) (audio.Source, error) {
+	path := filepath.Join(dir, strconv.Itoa(n)+".f32")
+	buf := make([]byte, 4*len(pcm))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	if err := os.WriteFile(path, buf, 0o600); err != nil {
+		return nil, fmt.Errorf("cannot keep segment audio in %s: %w (is the disk full?)", dir, err)
+	}
+	return audio.SourceFunc(func(ctx context.Context) ([]float32, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, len(b)/4)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return out, nil
+	}), nil
 }
 
 // parseWithTrailingFlags parses flags that may come before or after the positional arguments.
@@ -206,74 +244,49 @@ func parseWithTrailingFlags(fs interface {
 	return fs.Parse(append([]string{"--"}, pos...))
 }
 
-// convertSegment is one segment of a document with the pause after it.
-type convertSegment struct {
-	Spoken string
-	Pause  segment.Pause
+// convertChapter is a chapter's synthesis segments.
+type convertChapter struct {
+	Title    string
+	Segments []convertSegment
 }
 
-// documentSegments normalizes each block of doc and cuts it into synthesis segments, marking the
-// end of each block as a paragraph and the end of each chapter as a chapter.
-func documentSegments(doc *document.Document, tok segment.TokenCounter) []convertSegment {
+// convertSegment is one segment of a document with the break after it.
+type convertSegment struct {
+	Spoken string
+	Break  audio.Break
+}
+
+// documentSegments normalizes each block of doc and cuts it into synthesis segments; a chapter's
+// title is read first, and the last segment of each block ends a paragraph.
+func documentSegments(doc *document.Document, tok segment.TokenCounter) []convertChapter {
 	norm := textnorm.New(textnorm.Options{})
-	var out []convertSegment
+	var out []convertChapter
 	for _, ch := range doc.Chapters {
+		c := convertChapter{Title: ch.Title}
 		blocks := ch.Blocks
 		if ch.Title != "" {
 			blocks = append([]document.Block{{Kind: document.Heading, Text: ch.Title}}, blocks...)
 		}
-		for bi, b := range blocks {
-			last := segment.PauseParagraph
-			if bi == len(blocks)-1 {
-				last = segment.PauseChapter
-			}
-			for _, s := range segment.Split(norm.Normalize(b.Text), tok, segment.Options{Last: last}) {
-				if strings.TrimSpace(s.Spoken) != "" {
-					out = append(out, convertSegment{Spoken: s.Spoken, Pause: s.Pause})
+		for _, b := range blocks {
+			for _, s := range segment.Split(norm.Normalize(b.Text), tok, segment.Options{Last: segment.PauseParagraph}) {
+				if strings.TrimSpace(s.Spoken) == "" {
+					continue
 				}
+				br := audio.BreakSentence
+				switch s.Pause {
+				case segment.PauseClause:
+					br = audio.BreakClause
+				case segment.PauseParagraph, segment.PauseChapter:
+					br = audio.BreakParagraph
+				}
+				c.Segments = append(c.Segments, convertSegment{Spoken: s.Spoken, Break: br})
 			}
+		}
+		if len(c.Segments) > 0 {
+			out = append(out, c)
 		}
 	}
 	return out
-}
-
-// writeWAV writes mono float samples as 16-bit PCM WAV, atomically (temp file, sync, rename).
-func writeWAV(path string, pcm []float32, rate int) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".convert-*.wav")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriter(tmp)
-	data := uint32(len(pcm) * 2)
-	hdr := []any{[]byte("RIFF"), 36 + data, []byte("WAVEfmt "), uint32(16), uint16(1), uint16(1), uint32(rate),
-		uint32(rate * 2), uint16(2), uint16(16), []byte("data"), data}
-	for _, v := range hdr {
-		binary.Write(w, binary.LittleEndian, v)
-	}
-	buf := make([]byte, 2)
-	for _, s := range pcm {
-		v := math.Round(float64(s) * 32767)
-		v = math.Max(-32768, math.Min(32767, v))
-		binary.LittleEndian.PutUint16(buf, uint16(int16(v)))
-		w.Write(buf)
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w (is the disk full?)", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
 }
 
 // progress draws a bar with an ETA on a terminal and stays silent elsewhere.

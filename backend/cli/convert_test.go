@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/viettts-studio/studio/backend/audio"
 	"github.com/viettts-studio/studio/backend/document"
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/inference"
@@ -116,7 +117,7 @@ func TestConvertNarratesADocxIntoAWavWhoseLengthFollowsTheTokens(t *testing.T) {
 	model := tinyModel(t)
 	docx := makeDocx(t)
 	out1 := filepath.Join(t.TempDir(), "a.wav")
-	code, _, stderr := runCLI(t, "convert", docx, "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "5", "--max-speech-tokens", "40", "--out", out1)
+	code, _, stderr := runCLI(t, "convert", docx, "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "5", "--max-speech-tokens", "40", "--format", "wav", "--rate", "22050", "--loudness", "off", "--trim=false", "--out", out1)
 	if code != 0 {
 		t.Fatalf("convert exited %d: %s", code, stderr)
 	}
@@ -134,29 +135,42 @@ func TestConvertNarratesADocxIntoAWavWhoseLengthFollowsTheTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	segs := documentSegments(doc, e.Tokenizer())
-	if len(segs) < 3 {
-		t.Fatalf("%d segments from the docx, want ≥ 3 (two chapters, headings)", len(segs))
-	}
-	want := 0
-	for i, s := range segs {
-		a, err := e.Synthesize(t.Context(), inference.Request{ID: "x", Text: s.Spoken, Voice: "minh", Speed: 1, Seed: 5})
-		if err != nil {
-			t.Fatal(err)
+	chapters := documentSegments(doc, e.Tokenizer())
+	book := &audio.Book{}
+	nsegs := 0
+	for _, c := range chapters {
+		ch := audio.Chapter{Title: c.Title}
+		for i, s := range c.Segments {
+			a, err := e.Synthesize(t.Context(), inference.Request{ID: "x", Text: s.Spoken, Voice: "minh", Speed: 1, Seed: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := int(float64(a.Tokens)/25*22050/256) * 256
+			if len(a.Samples) != n {
+				t.Errorf("segment %d: %d samples for %d tokens, want %d", i, len(a.Samples), a.Tokens, n)
+			}
+			ch.Segments = append(ch.Segments, audio.Segment{Break: s.Break, Audio: audio.SourceFunc(func(context.Context) ([]float32, error) {
+				return make([]float32, n), nil
+			})})
+			nsegs++
 		}
-		n := int(float64(a.Tokens)/25*22050/256) * 256
-		if len(a.Samples) != n {
-			t.Errorf("segment %d: %d samples for %d tokens, want %d", i, len(a.Samples), a.Tokens, n)
-		}
-		want += n + int(pauseSeconds[s.Pause]*22050)
+		book.Chapters = append(book.Chapters, ch)
 	}
-	if got := len(pcm) / 2; got != want {
-		t.Errorf("WAV has %d samples, want %d from the token counts", got, want)
+	if len(book.Chapters) != 2 || nsegs < 4 {
+		t.Fatalf("%d chapters and %d segments from the docx, want 2 chapters and ≥ 4 segments", len(book.Chapters), nsegs)
+	}
+	// The segments laid out with the audio package's pauses, as the export does.
+	tl, err := audio.Assemble(t.Context(), book, audio.Settings{}, func(int, []float32) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := int64(len(pcm) / 2); got != tl.Length {
+		t.Errorf("WAV has %d samples, want %d from the token counts and pauses", got, tl.Length)
 	}
 
 	// The same seed again: byte-identical; another seed: different.
 	out2 := filepath.Join(t.TempDir(), "b.wav")
-	if code, _, stderr := runCLI(t, "convert", "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "5", "--max-speech-tokens", "40", "--out", out2, docx); code != 0 {
+	if code, _, stderr := runCLI(t, "convert", "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "5", "--max-speech-tokens", "40", "--format", "wav", "--rate", "22050", "--loudness", "off", "--trim=false", "--out", out2, docx); code != 0 {
 		t.Fatalf("convert exited %d: %s", code, stderr)
 	}
 	b1, _ := os.ReadFile(out1)
@@ -165,7 +179,7 @@ func TestConvertNarratesADocxIntoAWavWhoseLengthFollowsTheTokens(t *testing.T) {
 		t.Error("the same seed gave different files")
 	}
 	out3 := filepath.Join(t.TempDir(), "c.wav")
-	if code, _, stderr := runCLI(t, "convert", docx, "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "6", "--max-speech-tokens", "40", "--out", out3); code != 0 {
+	if code, _, stderr := runCLI(t, "convert", docx, "--bundle", model, "--provider", "cpu", "--voice", "minh", "--seed", "6", "--max-speech-tokens", "40", "--format", "wav", "--rate", "22050", "--loudness", "off", "--trim=false", "--out", out3); code != 0 {
 		t.Fatalf("convert exited %d: %s", code, stderr)
 	}
 	b3, _ := os.ReadFile(out3)
