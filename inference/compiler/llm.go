@@ -231,8 +231,9 @@ func (g *llmGraph) write(out io.Writer, keep []string) (int64, error) {
 	if g.fp16 {
 		err := g.b.ConvertFloat16(graph.Half{
 			KeepFloat32: keep,
-			// Normalizations and the final log-softmax keep float32 statistics; the attention
-			// softmax stays float16 (its inputs are bounded scores).
+			// Normalizations and the final log-softmax keep float32 statistics; everything else,
+			// the attention softmax included, runs in float16 as VietTTS's own fp16 LLM does
+			// (viettts/model.py calls llm.half()).
 			Float32Ops: []string{"LayerNormalization", "LogSoftmax", "ReduceL2"},
 		})
 		if err != nil {
