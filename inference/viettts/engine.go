@@ -332,3 +332,19 @@ func destroyAll(vs ...destroyer) {
 		}
 	}
 }
+
+// Factory returns an inference.Factory that builds engines on the bundle in dir: one set of
+// sessions per pool instance, each with opts.
+func Factory(dir string, opts Options) inference.Factory {
+	return func(ctx context.Context, index int) (inference.Engine, error) {
+		o := opts
+		if o.Logger != nil {
+			o.Logger = o.Logger.With("instance", index)
+		}
+		e, err := New(ctx, dir, o)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -196,4 +197,36 @@ func BenchmarkSynthesizeStandIn(b *testing.B) {
 	}
 	s := e.Stats()
 	b.ReportMetric(float64(s.Host())/float64(s.Wall)*100, "host%")
+}
+
+func TestFactoryBuildsIndependentEngines(t *testing.T) {
+	f := Factory(standinBundle(t), Options{Session: ort.SessionConfig{Threads: 1}})
+	a, err := f(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := f(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	req := inference.Request{ID: "f", Text: "Hai bản sao.", Voice: "lan", Seed: 4}
+	var wg sync.WaitGroup
+	out := make([]inference.Audio, 2)
+	errs := make([]error, 2)
+	for i, e := range []inference.Engine{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = e.Synthesize(t.Context(), req)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	if !slices.Equal(out[0].Samples, out[1].Samples) {
+		t.Error("two instances gave different audio for the same request")
+	}
 }
