@@ -25,18 +25,18 @@ import (
 // broadcast narrator: "nghìn", "linh", URLs spoken, ? and ! kept.
 type Options struct {
 	// Thousand is the word for 1000: "nghìn" (default) or "ngàn" (southern usage).
-	Thousand string
+	Thousand string `json:"thousand,omitempty"`
 	// ZeroTens is the word for a zero tens digit between hundreds and units (105): "linh"
 	// (default) or "lẻ".
-	ZeroTens string
+	ZeroTens string `json:"zeroTens,omitempty"`
 	// SkipURLs drops URLs and e-mail addresses instead of reading them out.
-	SkipURLs bool
+	SkipURLs bool `json:"skipURLs,omitempty"`
 	// PlainStops turns "?" and "!" into "." as VietTTS's own front end does. By default they are
 	// kept, so questions keep their intonation.
-	PlainStops bool
-	// Lexicon entries win over every rule. Earlier entries win over later ones that match at the
-	// same place; a longer match wins over a shorter one.
-	Lexicon []LexEntry
+	PlainStops bool `json:"plainStops,omitempty"`
+	// Lexicon entries win over every rule. Matches are taken leftmost first, then the longest,
+	// then the earliest entry.
+	Lexicon []LexEntry `json:"lexicon,omitempty"`
 }
 
 func (o Options) withDefaults() Options {

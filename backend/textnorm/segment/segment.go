@@ -67,8 +67,9 @@ type Options struct {
 	MinTokens int
 	// MergeTokens: a final piece shorter than this joins the segment before it (default 5).
 	MergeTokens int
-	// Last is the pause after the last segment when it is longer than the text's own: set
-	// PauseChapter when the text is the end of a chapter.
+	// Last, when set, is the pause after the last segment, in place of the paragraph pause that
+	// ends every text: PauseChapter at the end of a chapter, PauseSentence between the cells of a
+	// table or the cues of a subtitle file.
 	Last Pause
 }
 
@@ -117,7 +118,7 @@ func Split(r textnorm.Result, tok TokenCounter, opts Options) []Segment {
 		}
 		out = append(out, sp.pack(pieces)...)
 	}
-	if n := len(out); n > 0 && opts.Last > out[n-1].Pause {
+	if n := len(out); n > 0 && opts.Last != 0 {
 		out[n-1].Pause = opts.Last
 	}
 	return out
@@ -161,6 +162,15 @@ var conjunctions = map[string]bool{
 	"nhưng": true, "và": true, "mà": true, "thì": true, "vì": true, "nên": true, "để": true,
 	"hoặc": true, "hay": true, "song": true, "tuy": true, "còn": true, "rồi": true, "nếu": true,
 	"khi": true, "bởi": true, "nhằm": true, "tuy nhiên": true, "nhưng mà": true,
+}
+
+// glue are words that announce what follows them (a date, a number, a name); a cut right after
+// one is the last resort.
+var glue = map[string]bool{
+	"ngày": true, "tháng": true, "năm": true, "lúc": true, "số": true, "thứ": true, "chương": true,
+	"phần": true, "điều": true, "khoản": true, "mục": true, "quý": true, "kỷ": true, "ông": true,
+	"bà": true, "anh": true, "chị": true, "cô": true, "chú": true, "bác": true, "em": true, "các": true,
+	"những": true, "một": true, "mỗi": true, "từ": true, "đến": true, "tại": true, "của": true,
 }
 
 // cutLong returns a sentence as it is when it fits, otherwise cut into pieces that fit.
@@ -216,6 +226,8 @@ func (sp splitter) bestCut(words []textnorm.Word, cum []int, lo, hi int) int {
 			class = 1
 		case conjunctions[strings.ToLower(words[k].Text)] && !words[k-1].Punct:
 			class = 2
+		case glue[strings.ToLower(words[k-1].Text)]:
+			class = 4 // "ngày | 2 tháng 9", "Chương | bốn": keep a word with the number it announces
 		}
 		left := cum[k] - cum[lo]
 		right := total - left

@@ -240,3 +240,14 @@ func FuzzSplit(f *testing.F) {
 		checkSegments(t, r, Split(r, Approx{}, Options{MaxTokens: max}), Approx{})
 	})
 }
+
+func TestLastReplacesThePauseAfterTheText(t *testing.T) {
+	r := norm.Normalize("Ô thứ nhất của bảng.")
+	segs := Split(r, Approx{}, Options{Last: PauseSentence})
+	if len(segs) != 1 || segs[0].Pause != PauseSentence {
+		t.Fatalf("a table cell should end with a sentence pause, got %+v", segs)
+	}
+	if segs := Split(r, Approx{}, Options{}); segs[0].Pause != PauseParagraph {
+		t.Errorf("without Last a text ends with a paragraph pause, got %s", segs[0].Pause)
+	}
+}
