@@ -70,7 +70,7 @@ type Engine struct {
 	kvType                onnx.TensorElementDataType
 	kvElem                int
 	kv                    []byte // reused across segments; grows only when a segment needs more
-	maxSpeech int
+	maxSpeech             int
 	// maxText is the longest segment in text tokens whose cache (L+3+20L) fits the LLM's table.
 	maxText int
 

@@ -2,7 +2,7 @@ package viettts
 
 import (
 	"io"
-		"math/rand/v2"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
