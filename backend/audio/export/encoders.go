@@ -240,8 +240,10 @@ func (c *captureWriter) cause(err error) error {
 
 // mp3File writes the ID3v2 tag, then CBR MP3 frames from libmp3lame.
 type mp3File struct {
-	w   *bufio.Writer
-	enc *lameEncoder
+	f      *os.File
+	w      *bufio.Writer
+	enc    *lameEncoder
+	tagEnd int64 // where the first MP3 frame starts: after the ID3v2 tag
 }
 
 func newMP3File(f *os.File, m fileMeta) (*mp3File, error) {
@@ -262,7 +264,7 @@ func newMP3File(f *os.File, m fileMeta) (*mp3File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mp3File{w: w, enc: enc}, nil
+	return &mp3File{f: f, w: w, enc: enc, tagEnd: int64(len(b))}, nil
 }
 
 func (m *mp3File) Write(p []float32) error { return m.enc.Write(p) }
@@ -271,7 +273,15 @@ func (m *mp3File) Close() error {
 	if err := m.enc.Close(); err != nil {
 		return err
 	}
-	return m.w.Flush()
+	if err := m.w.Flush(); err != nil {
+		return err
+	}
+	if len(m.enc.lametag) > 0 {
+		if _, err := m.f.WriteAt(m.enc.lametag, m.tagEnd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ---- ffmpeg (Opus in Ogg, AAC in M4B) ----

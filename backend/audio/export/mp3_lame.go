@@ -17,7 +17,7 @@ static lame_t vt_lame_open(int rate, int kbps, int quality) {
 	lame_set_VBR(gf, vbr_off);
 	lame_set_brate(gf, kbps);
 	lame_set_quality(gf, quality);
-	lame_set_bWriteVbrTag(gf, 0);
+	lame_set_bWriteVbrTag(gf, 1); // the LAME tag: frame count, encoder delay and padding
 	if (lame_init_params(gf) < 0) {
 		lame_close(gf);
 		return NULL;
@@ -40,6 +40,10 @@ type lameEncoder struct {
 	gf  C.lame_t
 	w   io.Writer
 	buf []byte
+	// lametag replaces the empty first frame once encoding is done: with it, decoders know the
+	// exact length and drop the encoder's delay and padding (gapless), so chapter and subtitle
+	// times line up with the decoded audio.
+	lametag []byte
 }
 
 func newMP3Encoder(w io.Writer, rate, kbps int) (*lameEncoder, error) {
@@ -77,6 +81,12 @@ func (e *lameEncoder) Close() error {
 	}
 	buf := make([]byte, 7200)
 	got := C.lame_encode_flush(e.gf, (*C.uchar)(unsafe.Pointer(&buf[0])), C.int(len(buf)))
+	if got >= 0 {
+		tag := make([]byte, 2880) // the largest MPEG-1 layer III frame at 320 kbps is 1441 bytes
+		if n := C.lame_get_lametag_frame(e.gf, (*C.uchar)(unsafe.Pointer(&tag[0])), C.size_t(len(tag))); n > 0 && int(n) <= len(tag) {
+			e.lametag = tag[:n]
+		}
+	}
 	C.lame_close(e.gf)
 	e.gf = nil
 	if got < 0 {
