@@ -64,7 +64,7 @@ func DecodeClip(path string) ([]float32, int, error) {
 		return nil, 0, fmt.Errorf("%w: %s is not a WAV, MP3 or FLAC file", ErrUnusableClip, filepath.Base(path))
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: cannot decode %s: %v", ErrUnusableClip, filepath.Base(path), err)
+		return nil, 0, fmt.Errorf("%w: cannot decode %s: %v (save it as 16-bit WAV, FLAC or MP3)", ErrUnusableClip, filepath.Base(path), err)
 	}
 	defer s.Close()
 	rate := int(format.SampleRate)

@@ -252,7 +252,13 @@ func (e *Engine) Synthesize(ctx context.Context, req inference.Request) (inferen
 	if text == "" {
 		return inference.Audio{}, inference.Errorf(inference.ClassBadInput, "segment %s has no text to speak", req.ID)
 	}
-	v, ok := e.voice(req.Voice)
+	id := req.Voice
+	if id == "" {
+		if vs := e.Voices(); len(vs) > 0 {
+			id = vs[0].ID
+		}
+	}
+	v, ok := e.voice(id)
 	if !ok {
 		return inference.Audio{}, inference.Errorf(inference.ClassBadInput, "unknown voice %q: choose one of %s", req.Voice, strings.Join(e.voiceIDs(), ", "))
 	}
