@@ -14,14 +14,21 @@ import (
 // that close a sentence when the next line starts a new one (files with one paragraph per line
 // and files hard-wrapped at a fixed width both read right). Lines that match a chapter pattern
 // ("Chương 2", "PHẦN MỘT") are headings; lines opening with a bullet or a number are list items.
+// A short line opening the file before the first heading is the title.
 func parsePlainText(ctx context.Context, text string) (*Document, error) {
 	b := newBuilder(0)
 	addLines(ctx, b, strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n"))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// A short first line before the first chapter heading is the book's title.
+	title := ""
+	if bs := b.blocks; len(bs) > 1 && bs[0].Kind == Paragraph && bs[1].Kind == Heading &&
+		utf8.RuneCountInString(bs[0].Text) <= 100 && !lineEndsSentence(bs[0].Text) {
+		title = bs[0].Text
+	}
 	doc := &Document{}
-	doc.Chapters, doc.Title = b.chapters("", "")
+	doc.Chapters, doc.Title = b.chapters(title, "")
 	return doc, nil
 }
 
