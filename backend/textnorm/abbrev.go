@@ -111,6 +111,8 @@ TT&TT|thông tin và truyền thông
 TTTT|thông tin truyền thông
 BTC|ban tổ chức
 BYT|bộ y tế
+KHTC|kế hoạch tài chính
+KHĐT|kế hoạch đầu tư
 BCA|bộ công an
 BQP|bộ quốc phòng
 BNG|bộ ngoại giao
@@ -135,6 +137,8 @@ GPLX|giấy phép lái xe
 ĐKKD|đăng ký kinh doanh
 MST|mã số thuế
 SĐT|số điện thoại
+SN|sinh năm
+BKS|biển kiểm soát
 ĐTDĐ|điện thoại di động
 STT|số thứ tự
 ĐVT|đơn vị tính

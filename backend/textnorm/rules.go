@@ -38,6 +38,7 @@ var (
 	reHotline    = regexp.MustCompile(`^1[89]00[ .]?\d{2,4}(?:[ .]?\d{2,4})?`)
 	reTimes      = regexp.MustCompile(`^ ?[x×] ?\d`)
 	reRoundClock = regexp.MustCompile(`^24/24(h?)`)
+	rePlate      = regexp.MustCompile(`^(\d{2})([A-ZĐ]{1,2}\d?)-(\d{3}\.?\d{2})`)
 	reCode       = regexp.MustCompile(`^\d+(?:/[0-9A-Za-zĐđ]+(?:-[0-9A-Za-zĐđ]+)*)+`)
 
 	reNumDots    = regexp.MustCompile(`^\d{1,3}(?:\.\d{3})+(?:,\d+)?`)
@@ -70,6 +71,9 @@ func (s *state) numeric(t string, i int) (int, bool) {
 	}
 	w := win(t, i)
 	if j, ok := s.phone(w, i); ok {
+		return j, true
+	}
+	if j, ok := s.plate(w, i); ok {
 		return j, true
 	}
 	if j, ok := s.code(w, i); ok {
@@ -181,6 +185,18 @@ func (s *state) phone(w string, i int) (int, bool) {
 	}
 	s.emitNum(strings.Join(parts, ", "), i, i+len(m))
 	return i + len(m), true
+}
+
+// plate reads a vehicle registration plate digit by digit: 29A-123.45 is "hai chín a, một hai ba
+// bốn năm"; 51G1-234.56, 30E-12345.
+func (s *state) plate(w string, i int) (int, bool) {
+	m := rePlate.FindStringSubmatch(w)
+	if m == nil || !boundary(w, len(m[0])) {
+		return 0, false
+	}
+	text := readDigits(m[1]) + " " + readCode(m[2], s.o) + ", " + readDigits(m[3])
+	s.emitNum(text, i, i+len(m[0]))
+	return i + len(m[0]), true
 }
 
 // code reads a document number after "số", "Nghị định", ...: 12/2023/NĐ-CP.

@@ -76,7 +76,7 @@ func (s *state) symbol(t string, i int, r rune, size int) int {
 		return next
 	case '/':
 		// a rate after a number: "3 lần/ngày" is "ba lần một ngày"
-		if s.lastNum || (len(s.words) >= 2 && s.numIdx == len(s.words)-2) {
+		if s.lastNum || (s.numIdx >= 0 && s.numIdx >= len(s.words)-3) {
 			if nr, _ := utf8.DecodeRuneInString(t[next:]); unicode.IsLetter(nr) {
 				s.emit("một", i, next)
 			}

@@ -66,7 +66,11 @@ func readCode(code string, o Options) string {
 		case digit:
 			parts = append(parts, readDigits(run))
 		default:
-			parts = append(parts, readLetters(run))
+			if _, known := abbrevExact[run]; !known && isUpper(run) && len(run) <= 3 {
+				parts = append(parts, spell(run)) // "SE1" is "ét e một", not "se một"
+			} else {
+				parts = append(parts, readLetters(run))
+			}
 		}
 	}
 	return strings.Join(parts, " ")
@@ -86,8 +90,8 @@ func readLetters(run string) string {
 		if utf8.RuneCountInString(run) > 1 && isSyllable(lower) {
 			return lower
 		}
-		if utf8.RuneCountInString(run) == 1 && !isASCIIUpper(run) {
-			return run // "Ừ", "Ở": a Vietnamese word
+		if utf8.RuneCountInString(run) == 1 && (!isASCIIUpper(run) || run == "Y") {
+			return run // "Ừ", "Ở", "Y" (Y tế): a Vietnamese word
 		}
 		return spell(run)
 	}
