@@ -121,6 +121,7 @@ type Player struct {
 	cur      int
 	pos      float64 // sample position in the current item (pause included)
 	rate     float64
+	st       *stretcher // pitch-preserving speed change, used when rate != 1
 	volume   float64
 	sinceEv  int
 	events   []Event
@@ -155,7 +156,7 @@ func New(o Options) *Player {
 	return &Player{
 		o: o, log: log, probe: probeDevice,
 		cache: map[int][]float32{}, loads: map[int]context.CancelFunc{},
-		rate: 1, volume: 1,
+		rate: 1, volume: 1, st: newStretcher(audio.Rate),
 		startSig: make(chan struct{}), loadSig: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel,
 	}
@@ -301,14 +302,17 @@ func (p *Player) Seek(index int, offset time.Duration) error {
 	return nil
 }
 
-// SetRate sets the playback speed, 0.5 to 2. The rate is changed by resampling, so the pitch
-// moves with it (a faster narrator sounds higher).
+// SetRate sets the playback speed, 0.5 to 2, keeping the pitch (WSOLA time stretching; at 1
+// the samples play untouched).
 func (p *Player) SetRate(r float64) error {
 	if r < 0.5 || r > 2 {
 		return fmt.Errorf("player: rate %.2f is outside 0.5-2", r)
 	}
 	p.mu.Lock()
-	p.rate = r
+	if r != p.rate {
+		p.rate = r
+		p.st.reset()
+	}
 	p.mu.Unlock()
 	return nil
 }
@@ -343,6 +347,7 @@ func (p *Player) State() State {
 // moveTo jumps to item i at sample pos; p.mu is held.
 func (p *Player) moveTo(i int, pos float64) {
 	p.cur, p.pos, p.waiting, p.sinceEv = i, pos, false, 0
+	p.st.reset()
 	p.emit(Segment)
 	p.kickLoaderLocked()
 }
@@ -500,8 +505,21 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 		}
 		p.waiting = false
 		total := float64(len(pcm) + int(audio.Samples(p.items[p.cur].Pause)))
+		if p.rate != 1 && len(p.st.out) > 0 {
+			// Play what the stretcher has finished.
+			n := min(len(out)-i, len(p.st.out))
+			for _, v := range p.st.out[:n] {
+				v *= p.volume
+				out[i] = [2]float64{v, v}
+				i++
+				p.tick(period)
+			}
+			p.st.out = p.st.out[:copy(p.st.out, p.st.out[n:])]
+			continue
+		}
 		if p.pos >= total {
 			p.pos -= total
+			p.st.shift(int(total))
 			p.cur++
 			p.sinceEv = 0
 			if p.cur < len(p.items) {
@@ -510,26 +528,66 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 			p.kickLoader()
 			continue
 		}
-		// Fill as much of out as this item gives.
+		if p.rate != 1 {
+			p.st.step(int(p.pos), p.window)
+			p.pos += float64(p.st.hop) * p.rate
+			continue
+		}
+		// Rate 1: the samples themselves.
 		for ; i < len(out) && p.pos < total; i++ {
-			k := int(p.pos)
-			v := at(pcm, k)
-			if f := p.pos - float64(k); f > 0 {
-				v += f * (at(pcm, k+1) - v)
-			}
-			v *= p.volume
+			v := at(pcm, int(p.pos)) * p.volume
 			out[i] = [2]float64{v, v}
-			p.pos += p.rate
-			if p.sinceEv++; p.sinceEv >= period {
-				p.sinceEv = 0
-				p.emit(Position)
-			}
+			p.pos++
+			p.tick(period)
 		}
 	}
 	for ; i < len(out); i++ {
 		out[i] = [2]float64{}
 	}
 	return len(out), true
+}
+
+// tick counts one output sample and emits a position event every period; p.mu is held.
+func (p *Player) tick(period int) {
+	if p.sinceEv++; p.sinceEv >= period {
+		p.sinceEv = 0
+		p.emit(Position)
+	}
+}
+
+// window appends input samples [lo, hi) to dst, positions relative to the current item: negative
+// ones come from the items before it, those past its pause from the items after it, as far as they
+// are loaded (silence otherwise); p.mu is held.
+func (p *Player) window(lo, hi int, dst []float64) []float64 {
+	for i := lo; i < hi; i++ {
+		dst = append(dst, p.sampleAt(i))
+	}
+	return dst
+}
+
+func (p *Player) sampleAt(i int) float64 {
+	cur := p.cur
+	for i < 0 {
+		cur--
+		pcm, ok := p.cache[cur]
+		if cur < 0 || !ok {
+			return 0
+		}
+		i += len(pcm) + int(audio.Samples(p.items[cur].Pause))
+	}
+	for cur < len(p.items) {
+		pcm, ok := p.cache[cur]
+		if !ok {
+			return 0
+		}
+		total := len(pcm) + int(audio.Samples(p.items[cur].Pause))
+		if i < total {
+			return at(pcm, i)
+		}
+		i -= total
+		cur++
+	}
+	return 0
 }
 
 // at is sample k of a segment, silence past its end (the pause).

@@ -238,14 +238,15 @@ func TestNoSoundDeviceGivesClearError(t *testing.T) {
 	}
 }
 
-func TestStreamerHonoursRateAndVolume(t *testing.T) {
-	p := New(Options{})
-	pcm := tone(1, 1000)
+func loaded(p *Player, pcm []float32) {
 	p.Load([]Item{{ID: "a", Audio: audio.SourceFunc(func(context.Context) ([]float32, error) { return pcm, nil })}})
 	p.cache[0] = pcm // as the loader would
-	if err := p.SetRate(2); err != nil {
-		t.Fatal(err)
-	}
+}
+
+func TestVolumeScalesTheSamples(t *testing.T) {
+	p := New(Options{})
+	pcm := tone(1, 1000)
+	loaded(p, pcm)
 	if err := p.SetVolume(0.5); err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +256,62 @@ func TestStreamerHonoursRateAndVolume(t *testing.T) {
 	out := make([][2]float64, 400)
 	streamer{p}.Stream(out)
 	for i, s := range out {
-		if want := 0.5 * float64(pcm[2*i]); s[0] != want || s[1] != want {
+		if want := 0.5 * float64(pcm[i]); s[0] != want || s[1] != want {
 			t.Fatalf("sample %d: %v, want %v on both channels", i, s, want)
 		}
 	}
-	if p.SetRate(3) == nil || p.SetVolume(-1) == nil {
+	if p.SetRate(3) == nil || p.SetVolume(-1) == nil || p.SetRate(0.4) == nil {
 		t.Fatal("out-of-range rate or volume accepted")
+	}
+}
+
+// crossings counts upward zero crossings per second.
+func crossings(x []float64) float64 {
+	n := 0
+	for i := 1; i < len(x); i++ {
+		if x[i-1] < 0 && x[i] >= 0 {
+			n++
+		}
+	}
+	return float64(n) / (float64(len(x)) / audio.Rate)
+}
+
+func TestRateChangesSpeedButNotPitch(t *testing.T) {
+	for _, rate := range []float64{0.5, 0.75, 1.5, 2} {
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			p := New(Options{})
+			pcm := make([]float32, 3*audio.Rate)
+			for i := range pcm {
+				pcm[i] = float32(0.5 * math.Sin(2*math.Pi*220*float64(i)/audio.Rate))
+			}
+			loaded(p, pcm)
+			if err := p.SetRate(rate); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Play(0); err != nil {
+				t.Fatal(err)
+			}
+			out := make([][2]float64, audio.Rate) // one second of output
+			streamer{p}.Stream(out)
+			left := make([]float64, len(out))
+			for i, s := range out {
+				left[i] = s[0]
+			}
+			consumed := p.State().Offset.Seconds()
+			if math.Abs(consumed-rate) > 0.03 {
+				t.Errorf("one second of output consumed %.3f s of audio, want %.2f", consumed, rate)
+			}
+			// Skip the first frame (the fade in of the overlap-add).
+			if f := crossings(left[2000:]); math.Abs(f-220) > 5 {
+				t.Errorf("pitch %.0f Hz after stretching, want 220 Hz", f)
+			}
+			var e float64
+			for _, v := range left[2000:] {
+				e += v * v
+			}
+			if rms := math.Sqrt(e / float64(len(left)-2000)); math.Abs(rms-0.3536) > 0.05 {
+				t.Errorf("RMS %.3f, want about 0.354 (the sine's)", rms)
+			}
+		})
 	}
 }
