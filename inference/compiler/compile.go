@@ -61,6 +61,9 @@ type Options struct {
 	NoFP16 bool
 	// Progress, when set, is told each step as it starts (step counts from 1 to total).
 	Progress func(step, total int, what string)
+	// Force rebuilds even when the bundle in the output folder was already built from the same
+	// files by this compiler.
+	Force bool
 	// Log receives progress and timings; nil uses slog.Default().
 	Log *slog.Logger
 }
@@ -135,6 +138,63 @@ func partSpecs(d Dims) map[string][]ParamSpec {
 // parts are the checkpoint files in checking order.
 var parts = []string{FileLLM, FileFlow, FileHiFT}
 
+// errUpToDate stops a compile whose result is already installed.
+var errUpToDate = errors.New("bundle is up to date")
+
+// upToDate reports whether the bundle in outDir was built by this compiler, with these dims and
+// options, from sources and extras with the same hashes: then an install has nothing to do (a
+// download that is run again after it finished, for example).
+func upToDate(ctx context.Context, outDir string, m *bundle.Manifest, d Dims, opts Options, extras []extra) bool {
+	b, err := bundle.Open(outDir)
+	if err != nil {
+		return false
+	}
+	old := b.Manifest
+	if old.Random || old.Compiler != Version || old.ModelID != m.ModelID || !slices.Equal(old.Sources, m.Sources) {
+		return false
+	}
+	if od, err := DimsOf(old); err != nil || !dimsEqual(od, d) {
+		return false
+	}
+	var want []string
+	for _, j := range graphJobs(opts) {
+		want = append(want, j.name)
+	}
+	have := map[string]bundle.File{}
+	for _, g := range old.Graphs {
+		have[g.Path] = g.File
+	}
+	for _, f := range old.Files {
+		have[f.Path] = f
+	}
+	for _, e := range extras {
+		want = append(want, e.graph)
+		f, ok := have[e.rel]
+		if !ok {
+			return false
+		}
+		sum, size, err := bundle.HashFile(ctx, e.src)
+		if err != nil || size != f.Size || sum != f.SHA256 {
+			return false
+		}
+	}
+	got := old.GraphNames()
+	want = slices.DeleteFunc(want, func(s string) bool { return s == "" })
+	slices.Sort(want)
+	return slices.Equal(got, want) && len(old.Files)-1 == countFiles(extras)
+}
+
+// countFiles is the number of extras that are plain files (not graphs).
+func countFiles(extras []extra) int {
+	n := 0
+	for _, e := range extras {
+		if e.graph == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // ErrConfigMismatch is wrapped by Compile when config.yaml describes a different model.
 var ErrConfigMismatch = errors.New("config.yaml describes a different model")
 
@@ -197,6 +257,9 @@ func Compile(ctx context.Context, src Source, outDir string, opts Options) (*bun
 			}
 			m.Sources = append(m.Sources, bundle.File{Path: p, Size: size, SHA256: sum})
 		}
+		if !opts.Force && upToDate(ctx, outDir, m, d, opts, extras) {
+			return errUpToDate
+		}
 		fw, err := w.CreateFile("LICENSE.txt", bundle.RoleLicense)
 		if err != nil {
 			return err
@@ -208,6 +271,14 @@ func Compile(ctx context.Context, src Source, outDir string, opts Options) (*bun
 		m.LicenseFile = "LICENSE.txt"
 		return nil
 	})
+	if errors.Is(err, errUpToDate) {
+		existing, rerr := bundle.ReadManifest(outDir)
+		if rerr == nil {
+			log.Info("model already installed from these files; nothing to do", "out", outDir)
+			return existing, nil
+		}
+		err = rerr
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -301,3 +301,43 @@ func BenchmarkCompileRandomTiny(b *testing.B) {
 		}
 	}
 }
+
+func TestInstallingTheSameFilesAgainKeepsTheBundle(t *testing.T) {
+	d := TinyDims()
+	src := writeCheckpoint(t, d, 2)
+	os.WriteFile(filepath.Join(src, FileTokenizer), []byte("IQ== 0\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "m")
+	first, err := Compile(t.Context(), Source{Dir: src}, out, Options{Dims: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var built []string
+	again, err := Compile(t.Context(), Source{Dir: src}, out, Options{Dims: &d, Progress: func(_, _ int, what string) {
+		built = append(built, what)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range built {
+		if strings.HasPrefix(w, "building") {
+			t.Fatalf("rebuilt although nothing changed: %v", built)
+		}
+	}
+	if !again.Created.Equal(first.Created) || len(again.Graphs) != len(first.Graphs) {
+		t.Fatalf("bundle replaced: %v vs %v", again.Created, first.Created)
+	}
+	// A changed tokenizer, or Force, rebuilds.
+	os.WriteFile(filepath.Join(src, FileTokenizer), []byte("IQ== 0\nIg== 1\n"), 0o644)
+	built = nil
+	if _, err := Compile(t.Context(), Source{Dir: src}, out, Options{Dims: &d, Progress: func(_, _ int, what string) {
+		built = append(built, what)
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(built, func(w string) bool { return strings.HasPrefix(w, "building") }) {
+		t.Fatalf("not rebuilt after the tokenizer changed: %v", built)
+	}
+	if err := bundle.Verify(out); err != nil {
+		t.Fatal(err)
+	}
+}
