@@ -94,7 +94,7 @@ build_deps() {
 test_deps() {
 	build_deps
 	apt_install xvfb xauth dbus imagemagick xdotool x11-utils chromium ffmpeg sox libsox-fmt-all pandoc \
-		libreoffice-writer fonts-dejavu-core python3 alsa-utils nodejs npm
+		libreoffice-writer fonts-dejavu-core python3 alsa-utils nodejs npm qpdf
 }
 
 case "${1:-build}" in
