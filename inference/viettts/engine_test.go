@@ -172,15 +172,17 @@ func TestMissingOrDamagedBundlesFailWithAClearError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "flow_estimator.onnx") {
 		t.Errorf("corrupt graph: %v", err)
 	}
-	// A graph with the wrong contract: the decoder's bytes, padded to the estimator's size.
-	dec, _ := os.ReadFile(filepath.Join(dir, "llm_decode.onnx"))
-	if len(dec) > len(good) {
-		t.Skip("decoder larger than estimator")
-	}
-	os.WriteFile(est, dec, 0o644)
+	// A file of another size: the manifest check catches it before ONNX Runtime.
+	os.WriteFile(est, good[:len(good)/2], 0o644)
 	_, err = New(t.Context(), dir, Options{})
 	if !errors.Is(err, bundle.ErrCorrupt) {
-		t.Errorf("resized graph: %v, want ErrCorrupt from the size check", err)
+		t.Errorf("truncated graph: %v, want ErrCorrupt from the size check", err)
+	}
+	// A sound graph with the wrong contract (the vocoder where the estimator belongs).
+	swapped := standinBundleWith(t, map[string]string{bundle.GraphFlowEstimator: bundle.GraphHiFT})
+	_, err = New(t.Context(), swapped, Options{})
+	if err == nil || !strings.Contains(err.Error(), "flow_estimator.onnx") || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("wrong graph: %v", err)
 	}
 	if err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("wrong graph: %v", err)
