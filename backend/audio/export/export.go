@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/viettts-studio/studio/backend/audio"
@@ -84,11 +85,22 @@ func lookFFmpeg() (string, error) {
 	return exec.LookPath("ffmpeg")
 }
 
+// codecCache remembers what each ffmpeg binary can encode: asking takes tens of milliseconds.
+var codecCache struct {
+	sync.Mutex
+	m map[string][2]bool
+}
+
 // ffmpegCodecs reports whether ffmpeg can encode Opus and AAC.
 func ffmpegCodecs(ffmpegPath func() (string, error)) (opus, aac bool, reason string) {
 	path, err := ffmpegPath()
 	if err != nil {
 		return false, false, "needs ffmpeg, which was not found: install ffmpeg (or set VIETTTS_FFMPEG to its path)"
+	}
+	codecCache.Lock()
+	defer codecCache.Unlock()
+	if c, ok := codecCache.m[path]; ok {
+		return c[0], c[1], ""
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -108,6 +120,10 @@ func ffmpegCodecs(ffmpegPath func() (string, error)) (opus, aac bool, reason str
 			aac = true
 		}
 	}
+	if codecCache.m == nil {
+		codecCache.m = map[string][2]bool{}
+	}
+	codecCache.m[path] = [2]bool{opus, aac}
 	return opus, aac, ""
 }
 
@@ -260,7 +276,8 @@ type group struct {
 
 // Export writes book to out (the book's file; with SplitChapters, each chapter goes to
 // "<out without extension> NN - <chapter title><ext>"). The extension of out is replaced by the
-// format's. Subtitles go beside each audio file with .srt or .vtt.
+// format's. Subtitles go beside each audio file with .srt or .vtt. The book's texts are
+// NFC-normalized in place. On error nothing is left under any of the target names.
 func Export(ctx context.Context, book *audio.Book, out string, o Options) (Result, error) {
 	var res Result
 	fi, err := o.validate()

@@ -232,7 +232,7 @@ func TestExportWritesEveryFormatWithChaptersAndTags(t *testing.T) {
 
 func TestLoudnessReachesTargetUnderCeiling(t *testing.T) {
 	need(t, "sox", "ffmpeg")
-	book := testBook(t, 2, 4, 2.0)
+	book := testBook(t, 2, 3, 1.5)
 	cases := []struct {
 		preset audio.Preset
 		format Format
