@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -312,4 +313,38 @@ func FuzzDecodeVoice(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkCacheAppend measures the host cost of one decode step's cache append at full size
+// (14 layers × 16 heads, 128 fp32 values per row) by cache length.
+func BenchmarkCacheAppend(b *testing.B) {
+	for _, k := range []int{50, 300, 600} {
+		b.Run("K="+strconv.Itoa(k), func(b *testing.B) {
+			blocks, row := 14*16, 128*4
+			c := &kvCache{buf: make([]byte, blocks*(k+1)*row), blocks: blocks, row: row}
+			rows := make([]byte, blocks*row)
+			b.SetBytes(int64(blocks * k * row))
+			for b.Loop() {
+				c.k = k
+				c.append(rows)
+			}
+		})
+	}
+}
+
+// BenchmarkSamplerStep measures one sampling step over the 4097 speech-token log-probabilities.
+func BenchmarkSamplerStep(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	lp := make([]float32, 4097)
+	for i := range lp {
+		lp[i] = float32(r.NormFloat64() * 3)
+	}
+	s := newSampler(r, len(lp))
+	hist := make([]int, 0, 600)
+	for b.Loop() {
+		id := s.next(lp, hist, 4096, true)
+		if len(hist) < 600 {
+			hist = append(hist, id)
+		}
+	}
 }
