@@ -30,6 +30,7 @@ import (
 // Format is an output file format.
 type Format string
 
+// The formats, named as on the command line and as file extensions (except Opus: .opus).
 const (
 	WAV  Format = "wav"
 	FLAC Format = "flac"

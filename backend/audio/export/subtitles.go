@@ -10,6 +10,7 @@ import (
 // Subtitles is a subtitle format written beside the audio.
 type Subtitles string
 
+// The subtitle formats; NoSubtitles writes none.
 const (
 	NoSubtitles Subtitles = ""
 	SRT         Subtitles = "srt"
