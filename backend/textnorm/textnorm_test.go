@@ -270,3 +270,22 @@ func TestInvariantsHoldForEveryGoldenCase(t *testing.T) {
 		checkResult(t, c.input, New(c.opts).Normalize(c.input))
 	}
 }
+
+// BenchmarkNormalizeHostileRuns measures inputs built to defeat the scanner (long runs of dots,
+// at signs, slashes, dashes, brackets, control-token look-alikes, digits): their cost per byte
+// should stay close to ordinary text's. Run: go test ./backend/textnorm -run '^$' -bench Hostile
+func BenchmarkNormalizeHostileRuns(b *testing.B) {
+	n := New(Options{})
+	for _, c := range []struct{ name, unit string }{
+		{"dots", "a."}, {"at", "a@"}, {"slashes", "1/"}, {"dashes", "- "}, {"brackets", "(["},
+		{"control", "<|"}, {"digits", "1"}, {"roman", "I "}, {"domains", "x.com "}, {"dates", "1/2/2024 "},
+	} {
+		text := strings.Repeat(c.unit, (100<<10)/len(c.unit))
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				n.Normalize(text)
+			}
+		})
+	}
+}

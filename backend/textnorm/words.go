@@ -350,9 +350,14 @@ func capsNeighbour(t string, i, j int) bool {
 
 // url reads (or skips) URLs, e-mail addresses and bare domain names.
 func (s *state) url(t string, i int) (int, bool) {
-	// URLs, addresses and domains are one run of non-space text with a dot or an @ in it.
+	// URLs, addresses and domains are one run of non-space text with a dot or an @ in it, and
+	// start where such a run starts (or after an opening bracket or quote): trying every letter
+	// inside "a.b.c.d…" would make long runs quadratic.
+	if p := prevRune(t, i); p != 0 && !unicode.IsSpace(p) && !strings.ContainsRune("([{\"'“‘<:,;", p) {
+		return 0, false
+	}
 	end := i
-	for end < len(t) && end-i < 2048 && t[end] != ' ' && t[end] != '\n' && t[end] != '\t' && t[end] != '\r' {
+	for end < len(t) && end-i < 512 && t[end] != ' ' && t[end] != '\n' && t[end] != '\t' && t[end] != '\r' {
 		end++
 	}
 	w := t[i:end]
