@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -243,5 +244,40 @@ func TestBenchReportsStagesOnATinyBundle(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// TestHelperCLI runs the CLI with the arguments after "--" when started as a helper process by a
+// test that needs a fresh process (ONNX Runtime loads once per process).
+func TestHelperCLI(t *testing.T) {
+	if os.Getenv("VIETTTS_CLI_HELPER") != "1" {
+		return
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Exit(Run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+func TestConvertWithAWrongOnnxRuntimeLibrarySaysWhatToDo(t *testing.T) {
+	docx := makeDocx(t)
+	fake := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	os.WriteFile(fake, []byte("not a library"), 0o644)
+	for name, env := range map[string]string{"wrong file": fake, "missing file": filepath.Join(t.TempDir(), "none.so")} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCLI$", "--", "convert", docx, "--provider", "cpu")
+		cmd.Env = append(os.Environ(), "VIETTTS_CLI_HELPER=1", "VIETTTS_ORT_LIB="+env, home.EnvHome+"="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("%s: err %v, output %s", name, err, out)
+		}
+		if !strings.Contains(string(out), "ONNX Runtime") || !strings.Contains(string(out), "VIETTTS_ORT_LIB") && !strings.Contains(string(out), "make setup") {
+			t.Errorf("%s: the message does not say what to do: %s", name, out)
+		}
+		t.Logf("%s: %s", name, strings.TrimSpace(string(out)))
 	}
 }
