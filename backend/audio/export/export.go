@@ -357,7 +357,11 @@ func Export(ctx context.Context, book *audio.Book, out string, o Options) (Resul
 	var limited int64
 	cur := -1
 	var encs []*ffmpegEncoder
+	var asyncs []*asyncEncoder
 	defer func() {
+		for _, a := range asyncs {
+			a.abort()
+		}
 		for _, e := range encs {
 			e.abort()
 		}
@@ -422,6 +426,9 @@ func Export(ctx context.Context, book *audio.Book, out string, o Options) (Resul
 		if err != nil {
 			return describeEncode(err, g.path)
 		}
+		a := newAsyncEncoder(g.enc)
+		asyncs = append(asyncs, a)
+		g.enc = a
 		if g.rs, err = dsp.NewResampler(audio.Rate, o.Rate, dsp.Options{}); err != nil {
 			return err
 		}
