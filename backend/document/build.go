@@ -213,11 +213,11 @@ func (b *builder) chapters(title, author string) (chs []Chapter, docTitle string
 		cur.Blocks = append(cur.Blocks, out)
 	}
 	// Drop chapters left empty (a TOC entry with nothing under it) unless they have a title.
-	// Drop a title page listed in the TOC: a chapter titled like the book holding only title and
-	// author.
+	// Drop a title page listed in the TOC: a chapter titled like the book, or holding nothing
+	// but the title and the author.
 	kept := chs[:0]
 	for _, c := range chs {
-		if c.Title != "" && c.Title == docTitle && onlyTitlePage(c.Blocks, docTitle, flat(clean(author))) {
+		if (c.Title == docTitle || len(c.Blocks) > 0) && onlyTitlePage(c.Blocks, docTitle, flat(clean(author))) && c.Title != "" {
 			continue
 		}
 		if len(c.Blocks) > 0 || c.Title != "" {

@@ -162,10 +162,11 @@ func parseEPUB(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 		title = h.metaTitle
 	}
 	doc.Chapters, doc.Title = b.chapters(title, doc.Author)
-	// A TOC entry is titled by the TOC; the chapter's own heading repeats it.
+	// A TOC entry is titled by the TOC; the chapter's own heading (or a paragraph styled like
+	// one) repeats it.
 	for i := range doc.Chapters {
 		c := &doc.Chapters[i]
-		if len(c.Blocks) > 0 && c.Blocks[0].Kind == Heading && flat(c.Blocks[0].Text) == c.Title {
+		if len(c.Blocks) > 0 && flat(c.Blocks[0].Text) == c.Title {
 			c.Blocks = c.Blocks[1:]
 		}
 	}

@@ -68,6 +68,13 @@ func convertSample(t *testing.T) map[string]string {
 		"--convert-to", "pdf", "--outdir", pdfDir, "from-docx.docx", "from-odt.odt")
 	files["pdf (from docx)"] = filepath.Join(pdfDir, "from-docx.pdf")
 	files["pdf (from odt)"] = filepath.Join(pdfDir, "from-odt.pdf")
+	// LibreOffice's own DOCX and ODT (other styles, numbering and note markup than pandoc's).
+	loDir := filepath.Join(dir, "lo")
+	for _, c := range []struct{ from, to string }{{"from-odt.odt", "docx"}, {"from-docx.docx", "odt"}} {
+		run(t, dir, soffice, "-env:UserInstallation=file://"+filepath.Join(dir, "lo-profile"), "--headless",
+			"--convert-to", c.to, "--outdir", loDir, c.from)
+		files[c.to+" (LibreOffice)"] = filepath.Join(loDir, strings.TrimSuffix(c.from, filepath.Ext(c.from))+"."+c.to)
+	}
 	return files
 }
 

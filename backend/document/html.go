@@ -155,6 +155,20 @@ func (h *htmlWalker) collectNotes(n *html.Node, file string) {
 	visit(n, 0)
 }
 
+// isNoteLabel reports whether a link's text is only a note label: "1", "[2]", "*", "↩".
+func isNoteLabel(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 8 {
+		return s == ""
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9') && !strings.ContainsRune("[]()*†‡§↩︎^", r) && !(r >= 'a' && r <= 'z' && len(s) <= 3) {
+			return false
+		}
+	}
+	return true
+}
+
 // noteText gathers the text of a note without its back-link.
 func noteText(n *html.Node, sb *strings.Builder, depth, maxDepth int) {
 	if depth > maxDepth {
@@ -166,7 +180,8 @@ func noteText(n *html.Node, sb *strings.Builder, depth, maxDepth int) {
 		return
 	case html.ElementNode:
 		if n.DataAtom == atom.A && (attrOf(n, "role") == "doc-backlink" || hasClass(n, "footnote-back") ||
-			strings.Contains(attrOf(n, "type"), "backlink")) {
+			strings.Contains(attrOf(n, "type"), "backlink") || isNoteLabel(textOf(n, maxDepth))) {
+			// The way back to the text, or the note's own number linking back (LibreOffice).
 			return
 		}
 		if n.DataAtom == atom.P || n.DataAtom == atom.Div || n.DataAtom == atom.Br {
