@@ -14,7 +14,7 @@ var sampleSource = filepath.Join("..", "..", "testdata", "documents", "sample.md
 
 // needTool fails the test with an install hint when a converter is missing: these tests are the
 // proof that every importer reads what real tools write, so they must not be skipped quietly.
-func needTool(t *testing.T, name, pkg string) string {
+func needTool(t testing.TB, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -23,7 +23,7 @@ func needTool(t *testing.T, name, pkg string) string {
 	return p
 }
 
-func run(t *testing.T, dir string, name string, args ...string) {
+func run(t testing.TB, dir string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), name, args...)
 	cmd.Dir = dir
@@ -34,7 +34,7 @@ func run(t *testing.T, dir string, name string, args ...string) {
 
 // convertSample writes the sample in every format, made by pandoc and LibreOffice, and returns
 // the paths by a short name.
-func convertSample(t *testing.T) map[string]string {
+func convertSample(t testing.TB) map[string]string {
 	t.Helper()
 	pandoc := needTool(t, "pandoc", "pandoc")
 	soffice := needTool(t, "soffice", "libreoffice-writer")
