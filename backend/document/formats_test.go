@@ -106,12 +106,16 @@ func TestEveryFormatOfTheSampleImportsToTheSameChaptersAndText(t *testing.T) {
 					t.Errorf("chapter %d is titled %q, want %q", i+1, gc.Title, wc.Title)
 				}
 				if pdf {
-					// A PDF has no structure beyond its text: the sub-heading comes out as a
-					// paragraph and a table as one paragraph per row, so the comparison is of
-					// the text, with white space normalized. Footnotes are found at the page
-					// bottom and moved after their paragraph like everywhere else.
+					// A PDF has no lists or tables: they come out as paragraphs, a table as one
+					// paragraph per row, so the comparison is of the text, with white space
+					// normalized, plus the headings and footnotes, which the importer finds
+					// (bookmarks; notes at the page bottom, moved after their paragraph).
 					if g, w := flatBlocks(gc.Blocks), flatBlocks(wc.Blocks); g != w {
 						t.Errorf("chapter %d text differs:\n got %s\nwant %s", i+1, g, w)
+					}
+					// Headings inside chapters come from the PDF's bookmarks.
+					if g, w := blockList(only(gc.Blocks, Heading, Footnote)), blockList(only(wc.Blocks, Heading, Footnote)); g != w {
+						t.Errorf("chapter %d headings and footnotes differ:\n got:\n%s\nwant:\n%s", i+1, g, w)
 					}
 					continue
 				}
@@ -127,6 +131,18 @@ func chapterTitles(d *Document) []string {
 	var out []string
 	for _, c := range d.Chapters {
 		out = append(out, c.Title)
+	}
+	return out
+}
+
+func only(bs []Block, kinds ...BlockKind) []Block {
+	var out []Block
+	for _, b := range bs {
+		for _, k := range kinds {
+			if b.Kind == k {
+				out = append(out, b)
+			}
+		}
 	}
 	return out
 }

@@ -12,13 +12,16 @@ import (
 
 	"github.com/klippa-app/go-pdfium"
 	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/responses"
 	"github.com/klippa-app/go-pdfium/webassembly"
 )
 
 // PDF: the text layer, read with PDFium compiled to WebAssembly (pure Go through wazero, no
 // cgo), which decodes Vietnamese right where simpler Go readers garble it. The text of each page
-// goes through the plain-text rules (paragraphs, chapter patterns, list items); the document's
+// goes through the plain-text rules (paragraphs, chapter patterns, list items); a line that is
+// the title of a bookmark (the PDF's outline) is a heading of the bookmark's depth; the document's
 // Title and Author come from its information dictionary.
 //
 // Compiling the PDFium module takes seconds, so one pool is started on the first PDF and shared
@@ -126,7 +129,7 @@ func parsePDF(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Docu
 		text := strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0002", "", "\ufffe", "").Replace(nfc(pt.Text))
 		lines = append(lines, pageFootnotes(dropPageNumbers(strings.Split(text, "\n")), i+1, notes)...)
 	}
-	addLines(ctx, b, lines)
+	addLines(ctx, b, lines, pdfOutline(inst, opened.Document))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -214,4 +217,34 @@ func pageFootnotes(lines []string, page int, notes map[string]Block) []string {
 		})
 	}
 	return body
+}
+
+// pdfOutline returns the bookmark titles of a PDF by their flattened text, with their depth (1
+// for the top level). A single top-level bookmark over the others (the book's title) is skipped.
+func pdfOutline(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT) map[string]int {
+	bm, err := inst.GetBookmarks(&requests.GetBookmarks{Document: doc})
+	if err != nil || len(bm.Bookmarks) == 0 {
+		return nil
+	}
+	marks := bm.Bookmarks
+	if len(marks) == 1 && len(marks[0].Children) > 0 {
+		marks = marks[0].Children
+	}
+	out := map[string]int{}
+	var visit func(bs []responses.GetBookmarksBookmark, depth int)
+	visit = func(bs []responses.GetBookmarksBookmark, depth int) {
+		if depth > 6 || len(out) > 10000 {
+			return
+		}
+		for _, b := range bs {
+			if t := flat(clean(b.Title)); t != "" {
+				if _, seen := out[t]; !seen {
+					out[t] = depth
+				}
+			}
+			visit(b.Children, depth+1)
+		}
+	}
+	visit(marks, 1)
+	return out
 }

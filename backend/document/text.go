@@ -17,7 +17,7 @@ import (
 // A short line opening the file before the first heading is the title.
 func parsePlainText(ctx context.Context, text string) (*Document, error) {
 	b := newBuilder(0)
-	addLines(ctx, b, strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n"))
+	addLines(ctx, b, strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n"), nil)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -32,8 +32,9 @@ func parsePlainText(ctx context.Context, text string) (*Document, error) {
 	return doc, nil
 }
 
-// addLines turns lines of plain text into blocks; the PDF importer shares it.
-func addLines(ctx context.Context, b *builder, lines []string) {
+// addLines turns lines of plain text into blocks; the PDF importer shares it. outline maps the
+// flattened text of known headings (a PDF's bookmarks) to their level.
+func addLines(ctx context.Context, b *builder, lines []string, outline map[string]int) {
 	var para []string
 	kind, level := Paragraph, 0
 	// A line much shorter than the longest ends its paragraph (a heading, the last line of a
@@ -57,6 +58,11 @@ func addLines(ctx context.Context, b *builder, lines []string) {
 		t := strings.TrimSpace(line)
 		if t == "" {
 			flush()
+			continue
+		}
+		if l, ok := outline[flat(t)]; ok {
+			flush()
+			b.add(Block{Kind: Heading, Text: t, Level: l})
 			continue
 		}
 		if l := headingLevel(t); l > 0 {
