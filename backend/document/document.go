@@ -54,8 +54,8 @@ type Document struct {
 }
 
 // Chapter is a run of blocks under one title. A document without any chapter structure is one
-// chapter whose title is the document's title. Text before the first chapter heading becomes a
-// chapter with an empty Title.
+// chapter with an empty Title, and so is text before the first chapter heading (title pages,
+// text that only repeats the title and the author, are dropped).
 type Chapter struct {
 	Title  string  `json:"title"`
 	Blocks []Block `json:"blocks"`
