@@ -281,26 +281,19 @@ func (n *flowNet) groupNorm(x graph.Value, prefix string, groups, c int) graph.V
 
 func (n *flowNet) scalar(v float32) graph.Value { return n.b.Scalar(graph.Float, v) }
 
-// flowRelPosTable is ESPnet's relative positional table (EspnetRelPositionalEncoding) for width d
-// and max_len m: 2m−1 rows, relative position m−1 first and −(m−1) last, computed in float32
-// the way torch computes it (a float64 table differs by up to 4e-4, MODEL.md §13).
+// flowRelPosTable is ESPnet's whole relative positional table (EspnetRelPositionalEncoding) for
+// width d and max_len m: 2m−1 rows, relative position m−1 first and −(m−1) last, in float32 the
+// way torch computes it (RelPositionTable, shared with the LLM, gives the non-negative half; torch's
+// negative half is sin(−x) = −sin(x) and cos(−x) = cos(x) of the same products).
 func flowRelPosTable(d, m int) []float32 {
+	pos := RelPositionTable(d, m) // row r: position m−1−r
 	pe := make([]float32, (2*m-1)*d)
-	coef := float32(-(math.Log(10000.0) / float64(d)))
-	div := make([]float32, d/2)
-	for i := range div {
-		div[i] = float32(math.Exp(float64(float32(2*i) * coef)))
-	}
-	for p := range m {
-		pos := m - 1 - p // row p holds relative position m-1-p
-		for i, dv := range div {
-			arg := float32(pos) * dv
-			s, c := float32(math.Sin(float64(arg))), float32(math.Cos(float64(arg)))
-			pe[p*d+2*i], pe[p*d+2*i+1] = s, c
-			if pos > 0 {
-				r := (m - 1 + pos) * d // row of relative position −pos
-				pe[r+2*i], pe[r+2*i+1] = -s, c
-			}
+	copy(pe, pos)
+	for p := 1; p < m; p++ {
+		src := pos[(m-1-p)*d : (m-p)*d]
+		dst := pe[(m-1+p)*d : (m+p)*d]
+		for i := 0; i < d; i += 2 {
+			dst[i], dst[i+1] = -src[i], src[i+1]
 		}
 	}
 	return pe
@@ -519,14 +512,15 @@ func BuildFlowEstimator(w Weights, d Dims) ([]byte, error) {
 }
 
 // timeEmbedding is SinusoidalPosEmb(dim) with scale 1000: [sin(1000·t·fᵢ), cos(1000·t·fᵢ)],
-// fᵢ = exp(−i·ln(10000)/(dim/2−1)), the frequencies computed in float32 as torch does.
+// fᵢ = exp(−i·ln(10000)/(dim/2−1)), the frequencies computed in float32 with torch's own expf
+// (torchExpf) so they match upstream bit for bit.
 func (n *flowNet) timeEmbedding(t graph.Value, dim int) graph.Value {
 	b := n.b
 	half := dim / 2
 	coef := float32(-(math.Log(10000) / float64(half-1)))
 	freqs := make([]float32, half)
 	for i := range freqs {
-		freqs[i] = float32(math.Exp(float64(float32(i) * coef)))
+		freqs[i] = torchExpf(float32(i) * coef)
 	}
 	arg := b.Mul(b.Mul(b.Unsqueeze(t, 1), n.scalar(1000)), b.Const(graph.Float, []int{1, half}, freqs))
 	return b.Concat(1, b.Sin(arg), b.Cos(arg))
