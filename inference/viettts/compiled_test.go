@@ -38,6 +38,8 @@ func tinyBundle(t testing.TB) string {
 	if err := ort.Init(""); err != nil {
 		t.Skipf("ONNX Runtime not available (%v): run tools/setup.sh ort", err)
 	}
+	probe := filepath.Join(t.TempDir(), "ranks")
+	copyRanks(t, probe) // skips the test when the ranks are missing, before the shared build
 	tinyOnce.Do(func() {
 		tinyTmp, tinyErr = os.MkdirTemp("", "viettts-tiny-")
 		if tinyErr != nil {
@@ -45,7 +47,9 @@ func tinyBundle(t testing.TB) string {
 		}
 		src := filepath.Join(tinyTmp, "src")
 		os.MkdirAll(filepath.Join(src, "voices"), 0o755)
-		copyRanks(t, filepath.Join(src, compiler.FileTokenizer))
+		if tinyErr = os.Rename(probe, filepath.Join(src, compiler.FileTokenizer)); tinyErr != nil {
+			return
+		}
 		rng := rand.New(rand.NewPCG(5, 5))
 		standinSpeechTokenizer(t, filepath.Join(src, compiler.FileSpeechTokenizer), rng)
 		standinSpeechEmbedding(t, filepath.Join(src, compiler.FileSpeechEmbedding), rng)
