@@ -17,6 +17,7 @@ package compiler
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 
@@ -312,13 +313,25 @@ func flowRelShift(b *graph.Builder, x graph.Value) graph.Value {
 	return b.Slice(v, b.Ints(0), s, b.Ints(3), graph.Value{})           // (1,H,S,S)
 }
 
-// BuildFlowEncoder builds flow_encoder.onnx (MODEL.md §6.4) from flow.pt's weights.
-func BuildFlowEncoder(w Weights, d Dims) ([]byte, error) { return buildFlowEncoder(w, d, false) }
+// BuildFlowEncoder builds flow_encoder.onnx (MODEL.md §6.4) from flow.pt's weights. The token
+// count S may be at most d.Flow.MaxPositions (5000), the length of the positional table.
+func BuildFlowEncoder(w Weights, d Dims) ([]byte, error) {
+	return flowEncoderGraph(w, d, false).Build()
+}
+
+// WriteFlowEncoder writes flow_encoder.onnx to out, loading each weight only while it is written.
+func WriteFlowEncoder(out io.Writer, w Weights, d Dims) (int64, error) {
+	return flowEncoderGraph(w, d, false).WriteTo(out)
+}
 
 // buildFlowEncoder builds flow_encoder; with probe it also outputs "h" (1,80,S), the token-rate
 // encoder output, and "lr_in" (1,80,T), what the length regulator's convolutions see, so tests can
 // check the interp wiring.
 func buildFlowEncoder(w Weights, d Dims, probe bool) ([]byte, error) {
+	return flowEncoderGraph(w, d, probe).Build()
+}
+
+func flowEncoderGraph(w Weights, d Dims, probe bool) *graph.Builder {
 	f := flowDimsOf(d)
 	b := graph.New("flow_encoder")
 	b.SetDoc("VietTTS flow encoder: speech tokens → mu (1,80,T) through the ConformerEncoder and the length regulator; interp (S,T) is the host-built interpolation matrix")
@@ -356,7 +369,7 @@ func buildFlowEncoder(w Weights, d Dims, probe bool) ([]byte, error) {
 		b.Output(b.Transpose(h, 0, 2, 1), "h")
 		b.Output(lrIn, "lr_in")
 	}
-	return b.Build()
+	return b
 }
 
 // flowNormalize is F.normalize(x, dim=1): x / max(‖x‖₂, 1e-12) for x (1, C).
@@ -422,7 +435,15 @@ func (n *flowNet) relPosAttention(x, pos graph.Value, p string, f flowDims) grap
 
 // BuildFlowEstimator builds flow_estimator.onnx: the ConditionalDecoder with the signature of
 // CosyVoice's export (x, mask, mu, t, spks, cond → estimator_out), batch and length dynamic.
-func BuildFlowEstimator(w Weights, d Dims) ([]byte, error) {
+func BuildFlowEstimator(w Weights, d Dims) ([]byte, error) { return flowEstimatorGraph(w, d).Build() }
+
+// WriteFlowEstimator writes flow_estimator.onnx to out, loading each weight only while it is
+// written (the full estimator is 330 MB).
+func WriteFlowEstimator(out io.Writer, w Weights, d Dims) (int64, error) {
+	return flowEstimatorGraph(w, d).WriteTo(out)
+}
+
+func flowEstimatorGraph(w Weights, d Dims) *graph.Builder {
 	f := flowDimsOf(d)
 	b := graph.New("flow_estimator")
 	b.SetDoc("VietTTS flow estimator (ConditionalDecoder U-Net); run as batch 2: row 0 conditional, row 1 unconditional")
@@ -508,7 +529,7 @@ func BuildFlowEstimator(w Weights, d Dims) ([]byte, error) {
 	h = n.conv(b.Mul(h, maskUp), e+"final_proj", c, f.mel, 1, 1, 0, 1)
 	h = b.Mul(h, mask)
 	b.Output(h, "estimator_out")
-	return b.Build()
+	return b
 }
 
 // timeEmbedding is SinusoidalPosEmb(dim) with scale 1000: [sin(1000·t·fᵢ), cos(1000·t·fᵢ)],

@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -284,5 +286,44 @@ func TestFlowEstimatorDependsOnTime(t *testing.T) {
 	b := s.MustRun(t, in, nil)["estimator_out"].F32
 	if graphtest.MaxAbsDiff(a, b) < 1e-4 {
 		t.Error("the estimator ignores t")
+	}
+}
+
+func TestFlowAndHiFTWritersStreamTheSameModelsAsTheBuilders(t *testing.T) {
+	d := TinyDims()
+	fw := RandomWeights(FlowSpecs(d), 2, nil)
+	hw := RandomWeights(HiFTSpecs(d), 2, nil)
+	for _, c := range []struct {
+		name  string
+		build func() ([]byte, error)
+		write func(io.Writer) (int64, error)
+	}{
+		{"flow_encoder", func() ([]byte, error) { return BuildFlowEncoder(fw, d) }, func(w io.Writer) (int64, error) { return WriteFlowEncoder(w, fw, d) }},
+		{"flow_estimator", func() ([]byte, error) { return BuildFlowEstimator(fw, d) }, func(w io.Writer) (int64, error) { return WriteFlowEstimator(w, fw, d) }},
+		{"hift", func() ([]byte, error) { return BuildHiFT(hw, d) }, func(w io.Writer) (int64, error) { return WriteHiFT(w, hw, d) }},
+	} {
+		built, err := c.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		n, err := c.write(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(buf.Len()) || !bytes.Equal(buf.Bytes(), built) {
+			t.Errorf("%s: streamed %d bytes (reported %d), built %d, contents equal: %v", c.name, buf.Len(), n, len(built), bytes.Equal(buf.Bytes(), built))
+		}
+	}
+}
+
+func TestFlowGraphsReportWeightsThatDoNotFitTheDims(t *testing.T) {
+	d := TinyDims()
+	wrong := TinyDims()
+	wrong.Flow.Model = 48
+	wrong.Flow.FF = 96
+	_, err := BuildFlowEncoder(RandomWeights(FlowSpecs(wrong), 1, nil), d)
+	if err == nil || !strings.Contains(err.Error(), "input_embedding.weight") || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("building with weights of other dimensions: %v", err)
 	}
 }

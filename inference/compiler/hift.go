@@ -15,6 +15,7 @@ package compiler
 // reference exactly; a float32 running sum drifts by ~0.1 cycle over 200k samples.
 
 import (
+	"io"
 	"math"
 	"strconv"
 
@@ -144,7 +145,12 @@ func HiFTCheckpointSpecs(d Dims) []ParamSpec { return hiftLayout(d, true) }
 func HiFTSpecs(d Dims) []ParamSpec { return hiftLayout(d, false) }
 
 // BuildHiFT builds hift.onnx from HiFT's folded weights (see HiFTSpecs).
-func BuildHiFT(w Weights, d Dims) ([]byte, error) {
+func BuildHiFT(w Weights, d Dims) ([]byte, error) { return hiftGraph(w, d).Build() }
+
+// WriteHiFT writes hift.onnx to out, loading each weight only while it is written.
+func WriteHiFT(out io.Writer, w Weights, d Dims) (int64, error) { return hiftGraph(w, d).WriteTo(out) }
+
+func hiftGraph(w Weights, d Dims) *graph.Builder {
 	h := d.HiFT
 	b := graph.New("hift")
 	b.SetDoc("VietTTS HiFT vocoder (non-streaming): mel (1,80,T) → wav (1,256T); phase_noise ~ U(−π,π) with element 0 = 0, sine_noise ~ N(0,1)")
@@ -209,7 +215,7 @@ func BuildHiFT(w Weights, d Dims) ([]byte, error) {
 	b.Pop()
 	wav = b.Clip(wav, -hiftAudioLimit, hiftAudioLimit)
 	b.Output(b.Reshape(wav, b.Ints(1, -1)), "wav")
-	return b.Build()
+	return b
 }
 
 // f0Predictor is ConvRNNF0Predictor: condnet (Conv1d k3 + ELU)×layers, Linear → |·|; the result
