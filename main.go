@@ -18,9 +18,11 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 
+	"github.com/viettts-studio/studio/backend/audio/player"
 	"github.com/viettts-studio/studio/backend/cli"
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/backend/logging"
+	"github.com/viettts-studio/studio/backend/studio"
 )
 
 //go:embed all:frontend/dist
@@ -55,7 +57,32 @@ func runGUI() error {
 		log.Warn("logging to stderr only", "err", err)
 	}
 	defer closeLog.Close()
-	app := NewApp(dirs, log)
+
+	ctx := context.Background()
+	engines, err := studio.VietTTSEngines(ctx, dirs, studio.EngineSettings{}, log)
+	if err != nil {
+		log.Warn("synthesis is off until a model is installed", "why", err)
+		engines = studio.Engines{}
+	}
+	st, err := studio.Open(ctx, dirs, engines, log)
+	if err != nil {
+		return err
+	}
+	var app *App
+	pl := player.New(player.Options{Logger: log, OnEvent: func(e player.Event) {
+		if app != nil {
+			app.onPlayer(e)
+		}
+	}})
+	app = NewApp(dirs, st, pl, log)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := st.Close(ctx); err != nil {
+			log.Warn("closing the backend", "err", err)
+		}
+		pl.Close()
+	}()
 	return wails.Run(&options.App{
 		Title:     "VietTTS Studio",
 		Width:     1280,

@@ -36,6 +36,7 @@ func commands() []Command {
 	return []Command{
 		versionCommand(),
 		doctorCommand(),
+		addCommand(),
 		normalizeCommand(),
 		inspectCommand(),
 		convertCommand(),

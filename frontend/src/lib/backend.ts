@@ -5,15 +5,94 @@ export interface Status {
   version: string;
   provider: string;
   ortVersion: string;
+  synthesizing: boolean;
   instances: number;
   instancesReason: string;
   modelInstalled: boolean;
   dataDir: string;
 }
 
+export type State = "new" | "queued" | "running" | "paused" | "done" | "failed" | "canceled";
+
+export interface Job {
+  id: number;
+  projectId: number;
+  title: string;
+  state: State;
+  priority: number;
+  total: number;
+  done: number;
+  failed: number;
+  audioSeconds: number;
+  etaSeconds?: number;
+}
+
+export interface Chapter { id: number; title: string }
+export interface Project { id: number; title: string; source: string; format: string; chapters: Chapter[] }
+
+export interface Segment {
+  id: number;
+  index: number;
+  source: string;
+  spoken: string;
+  state: State;
+  seconds: number;
+  error?: string;
+  voice: string;
+}
+
+export interface ImportResult { path: string; projectId?: number; jobId?: number; segments?: number; error?: string }
+
+export interface FormatInfo {
+  Format: string; Name: string; Ext: string; Lossy: boolean; Chapters: boolean;
+  Available: boolean; Reason: string; DefaultBitrate: number;
+}
+
+export interface ExportRequest {
+  projectId: number; format: string; bitrate: number; split: string; subtitles: string;
+  loudness: string; title: string; author: string; narrator: string; out: string;
+}
+
+/** Events the backend sends, by name. */
+export interface JobEvent {
+  JobID: number; State: State; Done: number; Failed: number; Canceled: number; Total: number;
+  AudioSeconds: number; ETA: number; ETAKnown: boolean;
+}
+export interface SegmentEvent { id: number; jobId: number; state: State; seconds?: number; error?: string }
+export interface PlayerEvent { kind: string; segmentId?: number; offset: number; error?: string }
+export interface InstanceEvent { Instance: number; State: string; Size: number; Reason: string; Err: string }
+export interface Events {
+  job: JobEvent;
+  segment: SegmentEvent;
+  player: PlayerEvent;
+  instance: InstanceEvent;
+  import: ImportResult;
+  export: { projectId: number; progress: number };
+}
+
 type GoApp = {
   Status(): Promise<Status>;
-  OpenFiles(): Promise<string[]>;
+  Jobs(): Promise<Job[] | null>;
+  Project(id: number): Promise<Project>;
+  Segments(chapterId: number): Promise<Segment[] | null>;
+  ImportFiles(paths: string[]): Promise<ImportResult[]>;
+  OpenFiles(): Promise<ImportResult[] | null>;
+  PauseJob(id: number): Promise<void>;
+  ResumeJob(id: number): Promise<void>;
+  CancelJob(id: number): Promise<void>;
+  RetryJob(id: number): Promise<void>;
+  MoveJob(id: number, before: number): Promise<void>;
+  RetrySegment(id: number): Promise<void>;
+  EditSegment(id: number, spoken: string): Promise<void>;
+  AddLexiconEntry(projectId: number, pattern: string, spoken: string, regex: boolean): Promise<number[] | null>;
+  Play(projectId: number, segmentId: number): Promise<void>;
+  Pause(): Promise<void>;
+  Resume(): Promise<void>;
+  Stop(): Promise<void>;
+  SetRate(r: number): Promise<void>;
+  SetVolume(v: number): Promise<void>;
+  ExportFormats(): Promise<FormatInfo[]>;
+  Export(req: ExportRequest): Promise<string[] | null>;
 };
 
 declare global {
@@ -26,24 +105,52 @@ declare global {
   }
 }
 
-function app(): GoApp | undefined {
-  return window.go?.main?.App;
+function app(): GoApp {
+  const a = window.go?.main?.App;
+  if (!a) throw new Error("backend not connected");
+  return a;
 }
 
 /** connected reports whether the page runs inside the app (or its dev server) with the Go backend. */
 export function connected(): boolean {
-  return app() !== undefined;
+  return window.go?.main?.App !== undefined;
 }
 
+export const api = {
+  status: () => app().Status(),
+  jobs: async () => (await app().Jobs()) ?? [],
+  project: (id: number) => app().Project(id),
+  segments: async (chapterId: number) => (await app().Segments(chapterId)) ?? [],
+  importFiles: (paths: string[]) => app().ImportFiles(paths),
+  openFiles: async () => (await app().OpenFiles()) ?? [],
+  pauseJob: (id: number) => app().PauseJob(id),
+  resumeJob: (id: number) => app().ResumeJob(id),
+  cancelJob: (id: number) => app().CancelJob(id),
+  retryJob: (id: number) => app().RetryJob(id),
+  moveJob: (id: number, before: number) => app().MoveJob(id, before),
+  retrySegment: (id: number) => app().RetrySegment(id),
+  editSegment: (id: number, spoken: string) => app().EditSegment(id, spoken),
+  addLexiconEntry: async (projectId: number, pattern: string, spoken: string, regex = false) =>
+    (await app().AddLexiconEntry(projectId, pattern, spoken, regex)) ?? [],
+  play: (projectId: number, segmentId: number) => app().Play(projectId, segmentId),
+  pause: () => app().Pause(),
+  resume: () => app().Resume(),
+  stop: () => app().Stop(),
+  setRate: (r: number) => app().SetRate(r),
+  setVolume: (v: number) => app().SetVolume(v),
+  exportFormats: () => app().ExportFormats(),
+  exportBook: async (req: ExportRequest) => (await app().Export(req)) ?? [],
+};
+
+/** status returns the backend status, or undefined outside the app. */
 export async function status(): Promise<Status | undefined> {
-  const a = app();
-  return a ? a.Status() : undefined;
+  return connected() ? api.status() : undefined;
 }
 
 /** onEvent subscribes to a backend event; the returned function unsubscribes. */
-export function onEvent<T>(name: string, cb: (payload: T) => void): () => void {
+export function onEvent<K extends keyof Events>(name: K, cb: (payload: Events[K]) => void): () => void {
   if (!window.runtime) return () => {};
-  return window.runtime.EventsOn(name, (p) => cb(p as T));
+  return window.runtime.EventsOn(name, (p) => cb(p as Events[K]));
 }
 
 /** onFileDrop calls cb with the paths dropped on an element styled as a drop target. */

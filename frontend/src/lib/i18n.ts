@@ -8,13 +8,16 @@ const tables: Record<Locale, Record<string, string>> = { vi, en };
 
 export const locale = writable<Locale>("vi");
 
-/** translate returns the string for key in loc, falling back to Vietnamese, then to the key. */
-export function translate(loc: Locale, key: string): string {
-  return tables[loc][key] ?? tables.vi[key] ?? key;
+/** translate returns the string for key in loc (falling back to Vietnamese, then the key), with
+ * {name} placeholders filled from vars. */
+export function translate(loc: Locale, key: string, vars?: Record<string, string | number>): string {
+  let s = tables[loc][key] ?? tables.vi[key] ?? key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
+  return s;
 }
 
 /** t is a store of the translate function for the current locale. */
-export const t = derived(locale, (loc) => (key: string) => translate(loc, key));
+export const t = derived(locale, (loc) => (key: string, vars?: Record<string, string | number>) => translate(loc, key, vars));
 
 /** missingKeys lists keys present in one locale and absent in the other. */
 export function missingKeys(): string[] {
