@@ -67,6 +67,9 @@ func compileLexicon(entries []LexEntry) ([]lexRule, []error) {
 	var rules []lexRule
 	var errs []error
 	for i, e := range entries {
+		// the text is matched in NFC, so the entry must be NFC too (a pattern typed with
+		// combining marks would otherwise never match)
+		e.Pattern, e.Spoken = norm.NFC.String(e.Pattern), norm.NFC.String(e.Spoken)
 		re, err := compileEntry(e)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("lexicon entry %d (%q): %w", i+1, e.Pattern, err))

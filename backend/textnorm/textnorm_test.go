@@ -289,3 +289,11 @@ func BenchmarkNormalizeHostileRuns(b *testing.B) {
 		})
 	}
 }
+
+func TestLexiconEntriesTypedDecomposedStillMatch(t *testing.T) {
+	n := New(Options{Lexicon: []LexEntry{{Pattern: norm.NFD.String("Nguyễn Du"), Spoken: norm.NFD.String("đại thi hào Nguyễn Du")}}})
+	r := n.Normalize("Truyện Kiều của Nguyễn Du.")
+	if r.Spoken != "Truyện Kiều của đại thi hào Nguyễn Du." || !norm.NFC.IsNormalString(r.Spoken) {
+		t.Errorf("got %q", r.Spoken)
+	}
+}
