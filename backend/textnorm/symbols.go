@@ -148,6 +148,12 @@ func (s *state) dot(t string, i int, r rune, next int) int {
 		s.emit("chấm", i, next)
 		return next
 	}
+	if before >= 'A' && before <= 'Z' && (i < 2 || !isAlnum(prevRune(t, i-1))) {
+		// an initial inside a name ("Nguyễn V. Anh", "J. K. Rowling") does not end the sentence
+		if nr, nl := nextNonSpace(t, next); !nl && unicode.IsUpper(nr) && !s.atClauseStart() {
+			return next
+		}
+	}
 	s.punct(".", BreakSentence, i, next)
 	return next
 }
