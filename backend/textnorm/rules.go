@@ -72,20 +72,39 @@ func (s *state) numeric(t string, i int) (int, bool) {
 		return 0, false
 	}
 	w := win(t, i)
-	if j, ok := s.phone(w, i); ok {
-		return j, true
+	// The byte after the digits tells which rules can apply; most numbers skip all but the last.
+	k := 0
+	for k < len(w) && isDigit(w[k]) {
+		k++
 	}
-	if j, ok := s.plate(w, i); ok {
-		return j, true
+	var c byte
+	if k < len(w) {
+		c = w[k]
 	}
-	if j, ok := s.code(w, i); ok {
-		return j, true
+	if w[0] == '0' || w[0] == '1' {
+		if j, ok := s.phone(w, i); ok {
+			return j, true
+		}
 	}
-	if j, ok := s.date(t, w, i); ok {
-		return s.rangeAfter(t, j), true
+	if k == 2 && (c >= 'A' && c <= 'Z' || c == 0xC4) { // Đ starts with 0xC4
+		if j, ok := s.plate(w, i); ok {
+			return j, true
+		}
 	}
-	if j, ok := s.clock(t, w, i); ok {
-		return s.rangeAfter(t, j), true
+	if c == '/' {
+		if j, ok := s.code(w, i); ok {
+			return j, true
+		}
+	}
+	if c == '/' || c == '.' || c == '-' || c == ' ' || c == 0xE2 { // 0xE2 starts "–"
+		if j, ok := s.date(t, w, i); ok {
+			return s.rangeAfter(t, j), true
+		}
+	}
+	if c == ':' || c == 'h' || c == 'g' {
+		if j, ok := s.clock(t, w, i); ok {
+			return s.rangeAfter(t, j), true
+		}
 	}
 	if j, ok := s.number(t, w, i); ok {
 		return s.rangeAfter(t, s.timesAfter(t, j)), true
