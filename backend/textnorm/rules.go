@@ -27,7 +27,8 @@ func win(t string, i int) string {
 }
 
 var (
-	reISODate    = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})`)
+	reISODate    = regexp.MustCompile(`^(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})`)
+	reMeridiem   = regexp.MustCompile(`^ ?(AM|PM|am|pm|SA|CH)`)
 	reDMY        = regexp.MustCompile(`^(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})`)
 	reDayRange   = regexp.MustCompile(`^(\d{1,2}) ?[-–] ?(\d{1,2})([/.])(\d{1,2})(?:[/.](\d{4}))?`)
 	reMonthYear  = regexp.MustCompile(`^(\d{1,2})/(\d{4})`)
@@ -289,8 +290,8 @@ func (s *state) dateText(d, m int, year string) string {
 
 // date reads dates: 2024-03-05, 5/3/2024, 05-03-2024, 5.3.2024, 1-5/6/2024, 3/2024, 5/3.
 func (s *state) date(t, w string, i int) (int, bool) {
-	if m := reISODate.FindStringSubmatch(w); m != nil && boundary(w, len(m[0])) {
-		d, mo := atoi(m[3]), atoi(m[2])
+	if m := reISODate.FindStringSubmatch(w); m != nil && m[2] == m[4] && boundary(w, len(m[0])) {
+		d, mo := atoi(m[5]), atoi(m[3])
 		if validDate(d, mo) {
 			s.emitNum(s.dateText(d, mo, m[1]), i, i+len(m[0]))
 			return i + len(m[0]), true
@@ -389,8 +390,18 @@ func (s *state) clock(t, w string, i int) (int, bool) {
 			sec = atoi(m[3])
 		}
 		if h <= 24 && mi <= 59 && sec <= 59 {
-			s.emitNum(s.timeText(h, mi, sec), i, i+len(m[0]))
-			return i + len(m[0]), true
+			text, end := s.timeText(h, mi, sec), len(m[0])
+			if mm := reMeridiem.FindStringSubmatch(w[end:]); mm != nil && boundary(w, end+len(mm[0])) {
+				switch mm[1] {
+				case "AM", "am", "SA":
+					text += " sáng"
+				default:
+					text += " chiều"
+				}
+				end += len(mm[0])
+			}
+			s.emitNum(text, i, i+end)
+			return i + end, true
 		}
 	}
 	if m := reHour.FindStringSubmatch(w); m != nil && boundary(w, len(m[0])) {
