@@ -15,7 +15,8 @@ import (
 // their style decides heading or list item, tables come cell by cell in reading order, and a
 // footnote or endnote reference queues the note's text to follow the paragraph. Core properties
 // give the title and author; paragraphs styled Title, Subtitle, Author or Date are that metadata,
-// not text.
+// not text. A table of contents (a content control of that gallery, or TOC/Contents styles) is
+// skipped: its entries are the chapter titles that follow.
 
 var headingStyleRe = regexp.MustCompile(`(?i)^(?:heading|überschrift|titre|titolo|título|kop)\s*([1-9])$`)
 
@@ -223,6 +224,9 @@ type docxWalker struct {
 
 	noteCount     int
 	title, author string
+
+	sdtDepth int // content controls open
+	tocSdt   int // depth of the content control holding a table of contents, 0 if none
 }
 
 func (w *docxWalker) token(t xml.Token) {
@@ -262,6 +266,12 @@ func (w *docxWalker) token(t xml.Token) {
 				w.noteCount++
 				w.b.note(strconv.Itoa(w.noteCount), text)
 			}
+		case "sdt":
+			w.sdtDepth++
+		case "docPartGallery":
+			if strings.Contains(strings.ToLower(attr(v, "val")), "table of contents") && w.tocSdt == 0 {
+				w.tocSdt = w.sdtDepth
+			}
 		case "tbl":
 			w.tableDepth++
 			if w.tableDepth == 1 {
@@ -293,6 +303,11 @@ func (w *docxWalker) token(t xml.Token) {
 			}
 		case "tbl":
 			w.tableDepth--
+		case "sdt":
+			if w.sdtDepth == w.tocSdt {
+				w.tocSdt = 0
+			}
+			w.sdtDepth--
 		}
 		if len(w.stack) > 0 {
 			w.stack = w.stack[:len(w.stack)-1]
@@ -318,9 +333,15 @@ func (w *docxWalker) endParagraph() {
 		w.cell.WriteString(text)
 		return
 	}
+	if w.tocSdt > 0 {
+		return // a table of contents: the chapters themselves follow
+	}
 	st := w.styleOf(w.pStyle)
 	name := strings.ToLower(strings.ReplaceAll(st.name, " ", ""))
 	switch {
+	case strings.HasPrefix(name, "toc") || strings.HasPrefix(name, "contents"):
+		// "TOC Heading", "toc 1", LibreOffice's "Contents Heading", "Contents 1".
+		return
 	case name == "title":
 		if w.title == "" {
 			w.title = text

@@ -110,7 +110,10 @@ func (w *odtWalker) token(t xml.Token) {
 			return
 		}
 		switch v.Name.Local {
-		case "annotation", "tracked-changes", "sequence-decls", "index-title-template":
+		case "annotation", "tracked-changes", "sequence-decls", "index-title-template",
+			// Generated indexes: their entries repeat the headings that follow.
+			"table-of-content", "alphabetical-index", "illustration-index", "table-index",
+			"object-index", "user-index", "bibliography":
 			w.skip = 1
 		case "style":
 			if p := attr(v, "parent-style-name"); p != "" {

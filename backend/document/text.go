@@ -65,6 +65,12 @@ func addLines(ctx context.Context, b *builder, lines []string, outline map[strin
 			b.add(Block{Kind: Heading, Text: t, Level: l})
 			continue
 		}
+		if tocTitleRe.MatchString(t) || dotLeaderRe.MatchString(t) ||
+			(tocLineRe.MatchString(t) && headingLevel(tocLineRe.ReplaceAllString(t, "")) > 0) {
+			// A table of contents ("Chương 1: Mở đầu ........ 3"): the chapters follow.
+			flush()
+			continue
+		}
 		if l := headingLevel(t); l > 0 {
 			flush()
 			b.add(Block{Kind: Heading, Text: t, Level: l})
@@ -108,6 +114,16 @@ func startsSentence(s string) bool {
 	r, _ := utf8.DecodeRuneInString(s)
 	return unicode.IsUpper(r) || unicode.IsDigit(r) || strings.ContainsRune("\"“«‘'-–—(", r)
 }
+
+// Tables of contents in plain text: tocLineRe matches the page number ending an entry (after dot
+// leaders, a tab or a wide gap; such a line is an entry when the rest is a chapter heading);
+// dotLeaderRe matches dot leaders before a page number, which only entries have; tocTitleRe
+// matches the title of the table.
+var (
+	tocLineRe   = regexp.MustCompile(`(?:\s*(?:\.\s*){3,}|\s*…+|\t+| {2,})\s*[0-9ivxlcIVXLC]{1,6}$`)
+	dotLeaderRe = regexp.MustCompile(`\S\s*(?:\.\s*){4,}[0-9ivxlcIVXLC]{1,6}$`)
+	tocTitleRe  = regexp.MustCompile(`(?i)^(?:mục\s+lục|table\s+of\s+contents|contents)$`)
+)
 
 // Footnote marks found in PDF text are replaced by noteMark(key) while lines are read; the note
 // texts wait in builder.marked until the paragraph holding the mark is complete.

@@ -111,3 +111,34 @@ func TestFormatIsSniffedWithoutAnExtension(t *testing.T) {
 		}
 	}
 }
+
+func TestTablesOfContentsAreNotReadAsChapters(t *testing.T) {
+	doc := parseString(t, "sach.txt", "Sách hay\n\nMỤC LỤC\nChương 1: Mở đầu ........ 3\nChương 2: Kết thúc\t\t12\nLời cuối . . . . . 20\n\nChương 1: Mở đầu\nNgày xưa.\n\nChương 2: Kết thúc\nHết chuyện.\n")
+	if got := chapterTitles(doc); len(got) != 2 || got[0] != "Chương 1: Mở đầu" || got[1] != "Chương 2: Kết thúc" {
+		t.Fatalf("chapters %q", got)
+	}
+	if doc.Title != "Sách hay" {
+		t.Errorf("title %q", doc.Title)
+	}
+	tocDocx := makeZip(t, zipEntry{"word/document.xml", []byte(`<w:document xmlns:w="w"><w:body>
+<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/></w:docPartObj></w:sdtPr><w:sdtContent>
+<w:p><w:pPr><w:pStyle w:val="TOCHeading"/></w:pPr><w:r><w:t>Mục lục</w:t></w:r></w:p>
+<w:p><w:pPr><w:pStyle w:val="TOC1"/></w:pPr><w:r><w:t>Chương 1</w:t></w:r><w:r><w:tab/><w:t>1</w:t></w:r></w:p></w:sdtContent></w:sdt>
+<w:p><w:pPr><w:pStyle w:val="Contents2"/></w:pPr><w:r><w:t>Chương 2 (kiểu LibreOffice)</w:t></w:r></w:p>
+<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Chương 1</w:t></w:r></w:p><w:p><w:r><w:t>Nội dung.</w:t></w:r></w:p>
+</w:body></w:document>`)}, zipEntry{"word/styles.xml", []byte(`<w:styles xmlns:w="w">
+<w:style w:styleId="Heading1"><w:name w:val="heading 1"/></w:style><w:style w:styleId="TOC1"><w:name w:val="toc 1"/></w:style>
+<w:style w:styleId="TOCHeading"><w:name w:val="TOC Heading"/><w:basedOn w:val="Heading1"/></w:style>
+<w:style w:styleId="Contents2"><w:name w:val="Contents 2"/></w:style></w:styles>`)})
+	doc = parseString(t, "toc.docx", string(tocDocx))
+	if got := doc.Text(); got != "Chương 1\nNội dung.\n" {
+		t.Errorf("DOCX with a table of contents reads %q", got)
+	}
+	tocODT := makeZip(t, zipEntry{"content.xml", []byte(`<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text>
+<text:table-of-content><text:index-body><text:index-title><text:p>Mục lục</text:p></text:index-title><text:p>Chương 1<text:tab/>1</text:p></text:index-body></text:table-of-content>
+<text:h text:outline-level="1">Chương 1</text:h><text:p>Nội dung.</text:p></office:text></office:body></office:document-content>`)})
+	doc = parseString(t, "toc.odt", string(tocODT))
+	if got := doc.Text(); got != "Chương 1\nNội dung.\n" {
+		t.Errorf("ODT with a table of contents reads %q", got)
+	}
+}
