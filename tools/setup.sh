@@ -83,7 +83,14 @@ frontend_deps() {
 	(cd frontend && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# node and npm usually come from NodeSource, whose nodejs package carries npm; Debian's npm
+# package would clash with it, so they are installed only when the commands are missing.
+node_deps() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+}
+
 build_deps() {
+	node_deps
 	apt_install build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev libasound2-dev libmp3lame-dev
 	ort_core
 	ort_cuda
@@ -93,8 +100,11 @@ build_deps() {
 
 test_deps() {
 	build_deps
+	# The model's tokenizer ranks (Apache-2.0 data from the viet-tts package on PyPI), for the
+	# tokenizer tests and the tiny model bundles every pipeline test builds.
+	tools/fixtures/features/fetch_tokenizer.sh
 	apt_install xvfb xauth dbus imagemagick xdotool x11-utils chromium ffmpeg sox libsox-fmt-all pandoc \
-		libreoffice-writer fonts-dejavu-core python3 alsa-utils nodejs npm qpdf
+		libreoffice-writer fonts-dejavu-core python3 alsa-utils qpdf
 }
 
 case "${1:-build}" in
