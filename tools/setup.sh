@@ -72,7 +72,7 @@ ort_cuda() {
 # The Wails CLI, built from the pinned tools module (go install @v2.9.2 fails on Go 1.26).
 wails_cli() {
 	local bin; bin="$(go env GOPATH)/bin/wails"
-	if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q v2.9.2; then return 0; fi
+	if [ -x "$bin" ] && [[ "$("$bin" version 2>/dev/null)" == v2.9.2* ]]; then return 0; fi
 	say "building the Wails CLI v2.9.2 from tools/wails"
 	(cd tools/wails && go build -o "$bin" github.com/wailsapp/wails/v2/cmd/wails)
 }
