@@ -51,7 +51,11 @@ func (s *state) symbol(t string, i int, r rune, size int) int {
 		return next
 	case '~':
 		if nr, _ := nextNonSpace(t, next); nr >= '0' && nr <= '9' {
-			s.emit("khoảng", i, next)
+			if s.lastNum {
+				s.emit("đến", i, next) // 10~20
+			} else {
+				s.emit("khoảng", i, next)
+			}
 		}
 		return next
 	case '-', '−', '–', '—', '‐', '‑':
@@ -77,6 +81,10 @@ func (s *state) symbol(t string, i int, r rune, size int) int {
 	case '/':
 		// a rate after a number: "3 lần/ngày" is "ba lần một ngày"
 		if s.lastNum || (s.numIdx >= 0 && s.numIdx >= len(s.words)-3) {
+			if read, n, ok := unitRead(t[next:], false); ok {
+				s.emit("trên "+read, i, next+n) // 2.500 người/km²
+				return next + n
+			}
 			if nr, _ := utf8.DecodeRuneInString(t[next:]); unicode.IsLetter(nr) {
 				s.emit("một", i, next)
 			}
