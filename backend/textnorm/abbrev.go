@@ -288,6 +288,10 @@ Tr.|trang
 k/g|kính gửi
 K/g|kính gửi
 P/S|tái bút
+Mr.|mít tơ
+Mrs.|mít xịt
+Ms.|mít
+Dr.|đốc tơ
 TB|thông báo
 USD|đô la Mỹ
 VND|Việt Nam đồng
