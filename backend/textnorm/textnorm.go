@@ -271,6 +271,14 @@ func (s *state) prev(k int) string {
 	return ""
 }
 
+// lastText returns the last word as written ("" after punctuation or at the start).
+func (s *state) lastText() string {
+	if len(s.words) == 0 || s.words[len(s.words)-1].Punct {
+		return ""
+	}
+	return s.words[len(s.words)-1].Text
+}
+
 // after reports whether the last words of the current clause are one of the phrases
 // (lower-case, single spaces).
 func (s *state) after(phrases ...string) bool {

@@ -240,6 +240,8 @@ func (s *state) roman(t, w string, i int) (int, bool) {
 		s.emitNum(readOrdinal(itoa(v), s.o), i, i+j)
 		return i + j, true
 	case s.after(romanWords...):
+	case foreignName(s.prev(1), s.lastText()):
+		// Louis XIV, Elizabeth II, Napoleon III
 	case s.atClauseStart() && j < len(w) && (w[j] == '.' || w[j] == ')'):
 		r, nl := nextNonSpace(w, j+1)
 		if r == 0 || nl || !unicode.IsLetter(r) {
@@ -261,6 +263,20 @@ func (s *state) roman(t, w string, i int) (int, bool) {
 }
 
 var reSlashYear = regexp.MustCompile(`^/(\d{4})`)
+
+// foreignName reports whether the word before (lower-cased and as written) is a capitalized name
+// in plain ASCII letters, as in "Louis XIV".
+func foreignName(lower, written string) bool {
+	if len(written) < 3 || written[0] < 'A' || written[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(written); i++ {
+		if written[i] < 'a' || written[i] > 'z' {
+			return false
+		}
+	}
+	return lower == strings.ToLower(written)
+}
 
 // wordRun reads a run of letters and digits (with apostrophes inside) as one word.
 func (s *state) wordRun(t string, i int) int {
