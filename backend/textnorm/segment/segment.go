@@ -209,9 +209,12 @@ func (sp splitter) cutLong(words []textnorm.Word) [][]textnorm.Word {
 	return out
 }
 
-// bestCut picks where to cut words[lo:hi] (the cut is before index k). It prefers, in order:
-// both sides at least MinTokens long; after a clause mark, then before a conjunction, then
-// between any two words; the two sides most even. It returns -1 when no cut is possible.
+// bestCut picks where to cut words[lo:hi] (the cut is before index k). It prefers, in order: after
+// a clause mark (a comma, a semicolon: the text's own pause); then, with both sides at least
+// MinTokens long, before a conjunction, between any two words, after a word that announces what
+// follows ("ngày", "số"); the two sides most even. A cut that is not at a clause mark never leaves
+// a side shorter than MergeTokens ("Món nợ | 755 triệu đồng…" would orphan the subject): such a
+// range stays whole, over the limit. It returns -1 when there is no acceptable cut.
 func (sp splitter) bestCut(words []textnorm.Word, cum []int, lo, hi int) int {
 	total := cum[hi] - cum[lo]
 	best := -1
@@ -232,8 +235,13 @@ func (sp splitter) bestCut(words []textnorm.Word, cum []int, lo, hi int) int {
 		left := cum[k] - cum[lo]
 		right := total - left
 		short := 0
-		if left < sp.o.MinTokens || right < sp.o.MinTokens {
-			short = 1
+		if class > 1 {
+			if left < sp.o.MergeTokens || right < sp.o.MergeTokens {
+				continue
+			}
+			if left < sp.o.MinTokens || right < sp.o.MinTokens {
+				short = 1
+			}
 		}
 		key := [3]int{short, class, abs(left - right)}
 		if best < 0 || less(key, bestKey) {
