@@ -251,3 +251,14 @@ func TestLastReplacesThePauseAfterTheText(t *testing.T) {
 		t.Errorf("without Last a text ends with a paragraph pause, got %s", segs[0].Pause)
 	}
 }
+
+func TestAWordCutNeverOrphansAShortSide(t *testing.T) {
+	r := norm.Normalize("Trời đã về chiều. Món nợ 856.774.000.000 đồng đè nặng lên vai người cha già suốt bốn năm trời.")
+	segs := Split(r, Approx{}, Options{})
+	checkSegments(t, r, segs, Approx{})
+	for _, s := range segs {
+		if strings.HasSuffix(s.Spoken, "Món nợ") || s.Spoken == "Món nợ" {
+			t.Errorf("the subject was cut off its number: %q", spokenOf(segs))
+		}
+	}
+}
