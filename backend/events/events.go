@@ -84,8 +84,11 @@ func (e InstanceState) Stream() string {
 	return fmt.Sprintf("instance:%d", e.Instance)
 }
 
-// Coalesce: an instance's idle/busy flips are coalesced; a change of the pool is not.
-func (e InstanceState) Coalesce() bool { return e.Instance >= 0 }
+// Coalesce: an instance's loading/idle/busy flips are coalesced; failures, rebuilds and changes
+// of the pool are not.
+func (e InstanceState) Coalesce() bool {
+	return e.Instance >= 0 && (e.State == "loading" || e.State == "idle" || e.State == "busy")
+}
 
 // ErrClosed is returned by Next once the subscription or the bus is closed and drained.
 var ErrClosed = errors.New("event subscription is closed")

@@ -61,6 +61,8 @@ type Scheduler struct {
 	inflight   map[int64]inflight // by segment id
 	rate       throughput
 	loopErr    error
+	active     int       // unfinished jobs, for the ETA
+	activeAt   time.Time // when active was read
 }
 
 type inflight struct {
@@ -359,14 +361,24 @@ func (s *Scheduler) progress(j store.Job) {
 	perSecond := s.rate.perSecond()
 	s.mu.Unlock()
 	if perSecond > 0 && j.Remaining() > 0 {
-		active := 1
-		if n, err := s.st.ActiveJobs(context.Background()); err == nil && n > 0 {
-			active = n
-		}
+		active := s.activeJobs()
 		ev.ETA = time.Duration(float64(j.Remaining()) * float64(active) / perSecond * float64(time.Second))
 		ev.ETAKnown = true
 	}
 	s.cfg.Bus.Publish(ev)
+}
+
+// activeJobs is the number of unfinished jobs, read from the store at most every 200 ms (it only
+// feeds the ETA).
+func (s *Scheduler) activeJobs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.activeAt) > 200*time.Millisecond {
+		if n, err := s.st.ActiveJobs(context.Background()); err == nil {
+			s.active, s.activeAt = max(n, 1), time.Now()
+		}
+	}
+	return max(s.active, 1)
 }
 
 // throughput measures completions per second over the last few completions.

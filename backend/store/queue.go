@@ -186,7 +186,7 @@ func (s *Store) refreshJob(ctx context.Context, tx *sql.Tx, id int64) (Job, erro
 		next = StateDone
 	}
 	if next != j.State {
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ? WHERE id = ?`, next, id); err != nil {
+		if _, err := s.txExec(ctx, tx, qSetJobState, next, id); err != nil {
 			return j, err
 		}
 		j.State = next
@@ -195,14 +195,7 @@ func (s *Store) refreshJob(ctx context.Context, tx *sql.Tx, id int64) (Job, erro
 }
 
 const jobColumns = `j.id, j.project_id, coalesce(j.chapter_id, 0), j.state, j.priority, j.position, j.created_at,
-	count(s.id),
-	count(s.id) FILTER (WHERE s.state = 'queued'),
-	count(s.id) FILTER (WHERE s.state = 'running'),
-	count(s.id) FILTER (WHERE s.state = 'paused'),
-	count(s.id) FILTER (WHERE s.state = 'done'),
-	count(s.id) FILTER (WHERE s.state = 'failed'),
-	count(s.id) FILTER (WHERE s.state = 'canceled'),
-	coalesce(sum(s.seconds) FILTER (WHERE s.state = 'done'), 0)`
+	j.n_total, j.n_queued, j.n_running, j.n_paused, j.n_done, j.n_failed, j.n_canceled, j.audio_seconds`
 
 func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var j Job
@@ -213,16 +206,25 @@ func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	return j, err
 }
 
-func (s *Store) jobTx(ctx context.Context, q querier, id int64) (Job, error) {
-	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j LEFT JOIN segments s ON s.job_id = j.id WHERE j.id = ? GROUP BY j.id`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return j, fmt.Errorf("job %d: %w", id, ErrNotFound)
+const jobQuery = `SELECT ` + jobColumns + ` FROM jobs j WHERE j.id = ?`
+
+func (s *Store) jobTx(ctx context.Context, tx *sql.Tx, id int64) (Job, error) {
+	return jobResult(id)(scanJob(s.txQueryRow(ctx, tx, jobQuery, id)))
+}
+
+func jobResult(id int64) func(Job, error) (Job, error) {
+	return func(j Job, err error) (Job, error) {
+		if errors.Is(err, sql.ErrNoRows) {
+			return j, fmt.Errorf("job %d: %w", id, ErrNotFound)
+		}
+		return j, err
 	}
-	return j, err
 }
 
 // Job returns one job with its counts.
-func (s *Store) Job(ctx context.Context, id int64) (Job, error) { return s.jobTx(ctx, s.r, id) }
+func (s *Store) Job(ctx context.Context, id int64) (Job, error) {
+	return jobResult(id)(scanJob(s.readRow(ctx, jobQuery, id)))
+}
 
 // Jobs lists jobs in queue order (priority, then position); unfinished only when active is true.
 func (s *Store) Jobs(ctx context.Context, active bool) ([]Job, error) {
@@ -230,8 +232,7 @@ func (s *Store) Jobs(ctx context.Context, active bool) ([]Job, error) {
 	if active {
 		where = `WHERE j.state IN ('queued', 'running', 'paused')`
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs j LEFT JOIN segments s ON s.job_id = j.id `+where+`
-		GROUP BY j.id ORDER BY j.priority DESC, j.position`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs j `+where+` ORDER BY j.priority DESC, j.position`)
 	if err != nil {
 		return nil, fmt.Errorf("listing jobs: %w", err)
 	}
@@ -268,13 +269,10 @@ func (s *Store) ClaimNext(ctx context.Context) (c Claim, ok bool, wake time.Time
 func (s *Store) ClaimNextTx(ctx context.Context, tx *sql.Tx) (Claim, bool, time.Time, error) {
 	now := s.millis()
 	var jobID int64
-	err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j WHERE j.state IN ('queued', 'running')
-		AND EXISTS (SELECT 1 FROM segments s WHERE s.job_id = j.id AND s.state = 'queued' AND s.not_before <= ?)
-		ORDER BY j.priority DESC, j.served, j.position LIMIT 1`, now).Scan(&jobID)
+	err := s.txQueryRow(ctx, tx, qClaimJob, now).Scan(&jobID)
 	if errors.Is(err, sql.ErrNoRows) {
 		var next sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT min(s.not_before) FROM segments s JOIN jobs j ON j.id = s.job_id
-			WHERE s.state = 'queued' AND j.state IN ('queued', 'running')`).Scan(&next)
+		err := s.txQueryRow(ctx, tx, qClaimWake).Scan(&next)
 		if err != nil {
 			return Claim{}, false, time.Time{}, fmt.Errorf("claiming a segment: %w", err)
 		}
@@ -287,16 +285,15 @@ func (s *Store) ClaimNextTx(ctx context.Context, tx *sql.Tx) (Claim, bool, time.
 	if err != nil {
 		return Claim{}, false, time.Time{}, fmt.Errorf("claiming a segment: %w", err)
 	}
-	g, err := scanSegment(tx.QueryRowContext(ctx, `SELECT `+segmentColumns+` FROM segments s
-		WHERE s.job_id = ? AND s.state = 'queued' AND s.not_before <= ? ORDER BY s.id LIMIT 1`, jobID, now))
+	g, err := scanSegment(s.txQueryRow(ctx, tx, qClaimSegment, jobID, now))
 	if err != nil {
 		return Claim{}, false, time.Time{}, fmt.Errorf("claiming a segment of job %d: %w", jobID, err)
 	}
 	lease := newLease()
-	if _, err := tx.ExecContext(ctx, `UPDATE segments SET state = 'running', lease = ? WHERE id = ?`, lease, g.ID); err != nil {
+	if _, err := s.txExec(ctx, tx, qMarkRunning, lease, g.ID); err != nil {
 		return Claim{}, false, time.Time{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'running', served = (SELECT max(served) FROM jobs) + 1 WHERE id = ?`, jobID); err != nil {
+	if _, err := s.txExec(ctx, tx, qMarkServed, jobID); err != nil {
 		return Claim{}, false, time.Time{}, err
 	}
 	g.State = StateRunning
@@ -333,23 +330,18 @@ func (s *Store) Complete(ctx context.Context, segmentID int64, lease string, r R
 
 // CompleteTx is Complete inside tx.
 func (s *Store) CompleteTx(ctx context.Context, tx *sql.Tx, segmentID int64, lease string, r Render) (Job, error) {
-	_, err := tx.ExecContext(ctx, `INSERT INTO renders (hash, path, seconds, tokens, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (hash) DO UPDATE SET path = excluded.path, seconds = excluded.seconds, tokens = excluded.tokens,
-			bytes = excluded.bytes, sha256 = excluded.sha256`,
-		r.Hash, r.Path, r.Seconds, r.Tokens, r.Bytes, r.SHA256, s.millis())
+	_, err := s.txExec(ctx, tx, qInsertRender, r.Hash, r.Path, r.Seconds, r.Tokens, r.Bytes, r.SHA256, s.millis())
 	if err != nil {
 		return Job{}, fmt.Errorf("recording render %s: %w", r.Hash, err)
 	}
-	return s.settle(ctx, tx, segmentID, lease, `state = 'done', render_hash = ?, seconds = ?, error = ''`, r.Hash, r.Seconds)
+	return s.settle(ctx, tx, segmentID, lease, qComplete, r.Hash, r.Seconds)
 }
 
-// settle applies set to a running segment whose lease matches, clears the lease and refreshes the
-// job.
-func (s *Store) settle(ctx context.Context, tx *sql.Tx, segmentID int64, lease, set string, args ...any) (Job, error) {
+// settle runs query (one of the settle statements) on a running segment whose lease matches,
+// which clears the lease, and refreshes the job.
+func (s *Store) settle(ctx context.Context, tx *sql.Tx, segmentID int64, lease, query string, args ...any) (Job, error) {
 	var jobID sql.NullInt64
-	err := tx.QueryRowContext(ctx, `UPDATE segments SET `+set+`, lease = ''
-		WHERE id = ? AND state = 'running' AND lease = ? AND lease != '' RETURNING job_id`,
-		append(args, segmentID, lease)...).Scan(&jobID)
+	err := s.txQueryRow(ctx, tx, query, append(args, segmentID, lease)...).Scan(&jobID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, fmt.Errorf("segment %d: %w", segmentID, ErrLeaseLost)
 	}
@@ -375,7 +367,7 @@ func (s *Store) Fail(ctx context.Context, segmentID int64, lease, reason string)
 
 // FailTx is Fail inside tx.
 func (s *Store) FailTx(ctx context.Context, tx *sql.Tx, segmentID int64, lease, reason string) (Job, error) {
-	return s.settle(ctx, tx, segmentID, lease, `state = 'failed', attempts = attempts + 1, error = ?`, reason)
+	return s.settle(ctx, tx, segmentID, lease, qFail, reason)
 }
 
 // RetryLater puts a claimed segment back in the queue, not to be claimed before notBefore, and
@@ -392,7 +384,7 @@ func (s *Store) RetryLater(ctx context.Context, segmentID int64, lease string, n
 
 // RetryLaterTx is RetryLater inside tx.
 func (s *Store) RetryLaterTx(ctx context.Context, tx *sql.Tx, segmentID int64, lease string, notBefore time.Time, reason string) (Job, error) {
-	return s.settle(ctx, tx, segmentID, lease, `state = 'queued', attempts = attempts + 1, error = ?, not_before = ?`, reason, notBefore.UnixMilli())
+	return s.settle(ctx, tx, segmentID, lease, qRetryLater, reason, notBefore.UnixMilli())
 }
 
 // Requeue puts a claimed segment back in the queue without counting an attempt (the scheduler
@@ -401,7 +393,7 @@ func (s *Store) Requeue(ctx context.Context, segmentID int64, lease string) (Job
 	var j Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		j, err = s.settle(ctx, tx, segmentID, lease, `state = 'queued'`)
+		j, err = s.settle(ctx, tx, segmentID, lease, qRequeue)
 		return err
 	})
 	return j, err
@@ -672,7 +664,7 @@ func (s *Store) jobState(ctx context.Context, tx *sql.Tx, id int64) (State, erro
 // RenderOf returns the render row with hash, or ok false.
 func (s *Store) RenderOf(ctx context.Context, hash string) (Render, bool, error) {
 	var r Render
-	err := s.r.QueryRowContext(ctx, `SELECT hash, path, seconds, tokens, bytes, sha256 FROM renders WHERE hash = ?`, hash).
+	err := s.readRow(ctx, `SELECT hash, path, seconds, tokens, bytes, sha256 FROM renders WHERE hash = ?`, hash).
 		Scan(&r.Hash, &r.Path, &r.Seconds, &r.Tokens, &r.Bytes, &r.SHA256)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
@@ -814,6 +806,31 @@ func queryInts(ctx context.Context, q queryer, query string, args ...any) ([]int
 // ActiveJobs counts the jobs that can still be claimed from (queued or running).
 func (s *Store) ActiveJobs(ctx context.Context) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')`).Scan(&n)
+	err := s.readRow(ctx, `SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')`).Scan(&n)
 	return n, err
 }
+
+// The statements run for every segment, prepared once at Open.
+const (
+	qClaimJob = `SELECT j.id FROM jobs j WHERE j.n_queued > 0 AND j.state IN ('queued', 'running')
+		AND EXISTS (SELECT 1 FROM segments s WHERE s.job_id = j.id AND s.state = 'queued' AND s.not_before <= ?)
+		ORDER BY j.priority DESC, j.served, j.position LIMIT 1`
+	qClaimWake = `SELECT min(s.not_before) FROM jobs j JOIN segments s ON s.job_id = j.id
+		WHERE j.n_queued > 0 AND j.state IN ('queued', 'running') AND s.state = 'queued'`
+	qClaimSegment = `SELECT ` + segmentColumns + ` FROM segments s
+		WHERE s.job_id = ? AND s.state = 'queued' AND s.not_before <= ? ORDER BY s.id LIMIT 1`
+	qMarkRunning  = `UPDATE segments SET state = 'running', lease = ? WHERE id = ?`
+	qMarkServed   = `UPDATE jobs SET state = 'running', served = (SELECT max(served) FROM jobs) + 1 WHERE id = ?`
+	qInsertRender = `INSERT INTO renders (hash, path, seconds, tokens, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (hash) DO UPDATE SET path = excluded.path, seconds = excluded.seconds, tokens = excluded.tokens,
+			bytes = excluded.bytes, sha256 = excluded.sha256`
+	settleWhere  = ` WHERE id = ? AND state = 'running' AND lease = ? AND lease != '' RETURNING job_id`
+	qComplete    = `UPDATE segments SET state = 'done', render_hash = ?, seconds = ?, error = '', lease = ''` + settleWhere
+	qFail        = `UPDATE segments SET state = 'failed', attempts = attempts + 1, error = ?, lease = ''` + settleWhere
+	qRetryLater  = `UPDATE segments SET state = 'queued', attempts = attempts + 1, error = ?, not_before = ?, lease = ''` + settleWhere
+	qRequeue     = `UPDATE segments SET state = 'queued', lease = ''` + settleWhere
+	qSetJobState = `UPDATE jobs SET state = ? WHERE id = ?`
+)
+
+var hotStatements = []string{qClaimJob, qClaimWake, qClaimSegment, qMarkRunning, qMarkServed, qInsertRender,
+	qComplete, qFail, qRetryLater, qRequeue, qSetJobState, jobQuery}

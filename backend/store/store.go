@@ -53,6 +53,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -66,6 +67,9 @@ type Store struct {
 	log  *slog.Logger
 	// now is the clock; tests replace it.
 	now func() time.Time
+
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt
 }
 
 // ErrNewerSchema means the database was written by a newer version of the app.
@@ -116,6 +120,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.prepareHot(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		w.Close()
@@ -131,6 +139,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close checkpoints the WAL into the main file and closes the connections.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	_, cerr := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(cerr, s.r.Close(), s.w.Close())
 }
@@ -161,6 +175,82 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (s *Store) millis() int64 { return s.now().UnixMilli() }
+
+// prepare returns a statement prepared once on db. On the single writer connection, a
+// transaction reuses it (database/sql keeps statements per connection), which saves SQLite
+// parsing the hot queue statements again for every segment.
+func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if s.stmts == nil {
+		s.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	k := stmtKey{db, query}
+	if st, ok := s.stmts[k]; ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[k] = st
+	return st, nil
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// txStmt is a statement bound to tx: one prepared at Open when query is one of the hot queue
+// statements (preparing on the writer inside a transaction would wait for the connection the
+// transaction holds), else prepared now for this transaction.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	st, ok := s.stmts[stmtKey{s.w, query}]
+	s.stmtMu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+// prepareHot prepares the statements run for every segment on the writer connection.
+func (s *Store) prepareHot(ctx context.Context) error {
+	for _, q := range hotStatements {
+		if _, err := s.prepare(ctx, s.w, q); err != nil {
+			return fmt.Errorf("preparing %q: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// txQueryRow runs a cached query in tx.
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return tx.QueryRowContext(ctx, query, args...) // reports the same error through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// txExec runs a cached statement in tx.
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// readRow runs a cached query on the read pool.
+func (s *Store) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.prepare(ctx, s.r, query)
+	if err != nil {
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
 
 // migrations[i] takes the schema from version i to version i+1.
 var migrations = []string{
@@ -243,6 +333,57 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	) STRICT;`,
+	// 3: job counters kept by triggers, so reading a job's progress costs the same for a
+	// chapter and for a whole book.
+	`ALTER TABLE jobs ADD COLUMN n_total INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN n_queued INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN n_running INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN n_paused INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN n_done INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN n_failed INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN n_canceled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN audio_seconds REAL NOT NULL DEFAULT 0;
+	UPDATE jobs SET
+		n_total = (SELECT count(*) FROM segments WHERE job_id = jobs.id),
+		n_queued = (SELECT count(*) FROM segments WHERE job_id = jobs.id AND state = 'queued'),
+		n_running = (SELECT count(*) FROM segments WHERE job_id = jobs.id AND state = 'running'),
+		n_paused = (SELECT count(*) FROM segments WHERE job_id = jobs.id AND state = 'paused'),
+		n_done = (SELECT count(*) FROM segments WHERE job_id = jobs.id AND state = 'done'),
+		n_failed = (SELECT count(*) FROM segments WHERE job_id = jobs.id AND state = 'failed'),
+		n_canceled = (SELECT count(*) FROM segments WHERE job_id = jobs.id AND state = 'canceled'),
+		audio_seconds = (SELECT coalesce(sum(seconds), 0) FROM segments WHERE job_id = jobs.id AND state = 'done');
+	CREATE TRIGGER segments_count_insert AFTER INSERT ON segments WHEN new.job_id IS NOT NULL BEGIN
+		UPDATE jobs SET n_total = n_total + 1,
+			n_queued = n_queued + (new.state = 'queued'), n_running = n_running + (new.state = 'running'),
+			n_paused = n_paused + (new.state = 'paused'), n_done = n_done + (new.state = 'done'),
+			n_failed = n_failed + (new.state = 'failed'), n_canceled = n_canceled + (new.state = 'canceled'),
+			audio_seconds = audio_seconds + iif(new.state = 'done', new.seconds, 0)
+		WHERE id = new.job_id;
+	END;
+	CREATE TRIGGER segments_count_delete AFTER DELETE ON segments WHEN old.job_id IS NOT NULL BEGIN
+		UPDATE jobs SET n_total = n_total - 1,
+			n_queued = n_queued - (old.state = 'queued'), n_running = n_running - (old.state = 'running'),
+			n_paused = n_paused - (old.state = 'paused'), n_done = n_done - (old.state = 'done'),
+			n_failed = n_failed - (old.state = 'failed'), n_canceled = n_canceled - (old.state = 'canceled'),
+			audio_seconds = audio_seconds - iif(old.state = 'done', old.seconds, 0)
+		WHERE id = old.job_id;
+	END;
+	CREATE TRIGGER segments_count_update AFTER UPDATE OF state, job_id, seconds ON segments
+	WHEN old.state IS NOT new.state OR old.job_id IS NOT new.job_id OR old.seconds IS NOT new.seconds BEGIN
+		UPDATE jobs SET n_total = n_total - 1,
+			n_queued = n_queued - (old.state = 'queued'), n_running = n_running - (old.state = 'running'),
+			n_paused = n_paused - (old.state = 'paused'), n_done = n_done - (old.state = 'done'),
+			n_failed = n_failed - (old.state = 'failed'), n_canceled = n_canceled - (old.state = 'canceled'),
+			audio_seconds = audio_seconds - iif(old.state = 'done', old.seconds, 0)
+		WHERE id = old.job_id;
+		UPDATE jobs SET n_total = n_total + 1,
+			n_queued = n_queued + (new.state = 'queued'), n_running = n_running + (new.state = 'running'),
+			n_paused = n_paused + (new.state = 'paused'), n_done = n_done + (new.state = 'done'),
+			n_failed = n_failed + (new.state = 'failed'), n_canceled = n_canceled + (new.state = 'canceled'),
+			audio_seconds = audio_seconds + iif(new.state = 'done', new.seconds, 0)
+		WHERE id = new.job_id;
+	END;
+	CREATE INDEX jobs_claim ON jobs (priority DESC, served, position) WHERE n_queued > 0;`,
 }
 
 // SchemaVersion is the schema version this code writes.
