@@ -237,6 +237,9 @@ func TestStressManySubmittersAndCommands(t *testing.T) {
 			t.Fatalf("segment %d left %s", g.ID, g.State)
 		}
 	}
+	if err := b.st.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
 	renders, _ := b.st.Renders(ctx)
 	files, _ := filepath.Glob(filepath.Join(b.cache.Dir(), "*", "*"))
 	if len(renders) != done || len(files) < done {

@@ -702,18 +702,25 @@ type Recovery struct {
 	BadRenders []string
 	// Unrendered is how many done segments had no valid render and were queued again.
 	Unrendered int
+	// CountersRepaired is true when the job counters did not match the segments and were
+	// recounted.
+	CountersRepaired bool
 }
 
 // Recover makes the database consistent after a crash. It must run before any claim, while no
 // other process uses the database (the app holds a single-instance lock): SQLite's integrity
 // check; segments left running go back to queued with attempts + 1; every render row is checked
 // with verify (file present, right hash) and dropped when it fails; done segments without a
-// valid render are queued again (or made new when no unfinished job owns them); job states are
-// recomputed.
+// valid render are queued again (or made new when no unfinished job owns them); job counters are
+// checked against the segments (and recounted if they differ); job states are recomputed.
 func (s *Store) Recover(ctx context.Context, verify func(Render) error) (Recovery, error) {
 	var rec Recovery
 	if err := s.IntegrityCheck(ctx); err != nil {
 		return rec, err
+	}
+	if err := s.CheckCounters(ctx); err != nil {
+		s.log.Warn("job counters repaired", "err", err)
+		rec.CountersRepaired = true
 	}
 	renders, err := s.Renders(ctx)
 	if err != nil {
@@ -734,6 +741,11 @@ func (s *Store) Recover(ctx context.Context, verify func(Render) error) (Recover
 		}
 		n, _ := res.RowsAffected()
 		rec.Requeued = int(n)
+		if rec.CountersRepaired {
+			if err := recountTx(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if len(bad) > 0 {
 			ids, _ := jsonStrings(bad)
 			if _, err := tx.ExecContext(ctx, `DELETE FROM renders WHERE hash IN (SELECT value FROM json_each(?))`, ids); err != nil {
@@ -801,6 +813,42 @@ func queryInts(ctx context.Context, q queryer, query string, args ...any) ([]int
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+const recount = `WITH c AS (
+		SELECT job_id, count(*) AS total, sum(state = 'queued') AS q, sum(state = 'running') AS r,
+			sum(state = 'paused') AS p, sum(state = 'done') AS d, sum(state = 'failed') AS f,
+			sum(state = 'canceled') AS x, coalesce(sum(iif(state = 'done', seconds, 0)), 0) AS secs
+		FROM segments WHERE job_id IS NOT NULL GROUP BY job_id)`
+
+// CheckCounters compares the job counters the triggers keep with a count of the segments, and
+// returns an error naming the jobs that differ.
+func (s *Store) CheckCounters(ctx context.Context) error {
+	ids, err := queryInts(ctx, s.r, recount+` SELECT j.id FROM jobs j LEFT JOIN c ON c.job_id = j.id
+		WHERE j.n_total != coalesce(c.total, 0) OR j.n_queued != coalesce(c.q, 0) OR j.n_running != coalesce(c.r, 0)
+			OR j.n_paused != coalesce(c.p, 0) OR j.n_done != coalesce(c.d, 0) OR j.n_failed != coalesce(c.f, 0)
+			OR j.n_canceled != coalesce(c.x, 0) OR abs(j.audio_seconds - coalesce(c.secs, 0)) > 1e-6`)
+	if err != nil {
+		return fmt.Errorf("checking job counters: %w", err)
+	}
+	if len(ids) > 0 {
+		return fmt.Errorf("the counters of jobs %v do not match their segments", ids)
+	}
+	return nil
+}
+
+// recountTx sets every job's counters from its segments.
+func recountTx(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, recount+` UPDATE jobs SET
+		n_total = coalesce((SELECT total FROM c WHERE c.job_id = jobs.id), 0),
+		n_queued = coalesce((SELECT q FROM c WHERE c.job_id = jobs.id), 0),
+		n_running = coalesce((SELECT r FROM c WHERE c.job_id = jobs.id), 0),
+		n_paused = coalesce((SELECT p FROM c WHERE c.job_id = jobs.id), 0),
+		n_done = coalesce((SELECT d FROM c WHERE c.job_id = jobs.id), 0),
+		n_failed = coalesce((SELECT f FROM c WHERE c.job_id = jobs.id), 0),
+		n_canceled = coalesce((SELECT x FROM c WHERE c.job_id = jobs.id), 0),
+		audio_seconds = coalesce((SELECT secs FROM c WHERE c.job_id = jobs.id), 0)`)
+	return err
 }
 
 // ActiveJobs counts the jobs that can still be claimed from (queued or running).

@@ -305,6 +305,9 @@ func TestSegmentPauseResumeCancelRetry(t *testing.T) {
 	if jj, _ := s.Job(ctx, j.ID); jj.State != StateQueued {
 		t.Fatalf("retrying a segment must reopen its job: %+v", jj)
 	}
+	if err := s.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRetryLaterWaitsForItsTime(t *testing.T) {
@@ -399,6 +402,9 @@ func TestConcurrentClaimersNeverShareASegment(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	if err := s.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if len(seen) != 200 {
 		t.Fatalf("claimed %d distinct segments, want 200", len(seen))
 	}
@@ -461,5 +467,65 @@ func TestLexiconScopesAndValidation(t *testing.T) {
 	}
 	if vs, _ := s.Voices(ctx); len(vs) != 1 || vs[0].Name != "Nữ miền Bắc" {
 		t.Fatalf("voices %+v", vs)
+	}
+}
+
+func TestMigrationThreeCountsExistingJobs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{path: path, w: db, log: discard(), now: time.Now}
+	if err := old.migrateTo(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO projects (id, title, created_at) VALUES (1, 'p', 1)`,
+		`INSERT INTO chapters (id, project_id, idx) VALUES (1, 1, 0)`,
+		`INSERT INTO jobs (id, project_id, state, position, created_at) VALUES (1, 1, 'running', 1, 1)`,
+		`INSERT INTO segments (chapter_id, idx, source_text, spoken_text, voice, state, job_id, seconds) VALUES
+			(1, 0, 'a', 'a', 'v', 'done', 1, 1.5), (1, 1, 'b', 'b', 'v', 'done', 1, 2), (1, 2, 'c', 'c', 'v', 'queued', 1, 0),
+			(1, 3, 'd', 'd', 'v', 'failed', 1, 0), (1, 4, 'e', 'e', 'v', 'new', NULL, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := Open(t.Context(), path, Options{Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j, err := s.Job(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Total != 4 || j.Done != 2 || j.Queued != 1 || j.Failed != 1 || j.AudioSeconds != 3.5 {
+		t.Fatalf("counts after migration: %+v", j.Counts)
+	}
+	if err := s.CheckCounters(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRecoverRepairsCountersThatDrifted(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 1, 3)
+	j, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	if _, err := s.w.Exec(`UPDATE jobs SET n_done = 7 WHERE id = ?`, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckCounters(ctx); err == nil {
+		t.Fatal("drifted counters not found")
+	}
+	rec, err := s.Recover(ctx, func(Render) error { return nil })
+	if err != nil || !rec.CountersRepaired {
+		t.Fatalf("recovery %+v %v", rec, err)
+	}
+	if err := s.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
