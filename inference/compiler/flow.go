@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/viettts-studio/studio/inference/graph"
@@ -227,7 +228,7 @@ func (n *flowNet) loader(name string, shape []int, transpose bool) func() ([]flo
 		if err != nil {
 			return nil, err
 		}
-		if !flowSameInts(got, shape) {
+		if !slices.Equal(got, shape) {
 			return nil, fmt.Errorf("weight %s has shape %v, the graph needs %v: the checkpoint does not match these dimensions", name, got, shape)
 		}
 		if !transpose {
@@ -242,18 +243,6 @@ func (n *flowNet) loader(name string, shape []int, transpose bool) func() ([]flo
 		}
 		return t, nil
 	}
-}
-
-func flowSameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // linear is torch.nn.Linear over the last axis: x·Wᵀ + b (bias omitted when hasBias is false).
