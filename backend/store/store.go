@@ -383,7 +383,7 @@ var migrations = []string{
 			audio_seconds = audio_seconds + iif(new.state = 'done', new.seconds, 0)
 		WHERE id = new.job_id;
 	END;
-	CREATE INDEX jobs_claim ON jobs (priority DESC, served, position) WHERE n_queued > 0;`,
+	DROP INDEX segments_state; -- every state change paid for it; only start-up recovery used it`,
 }
 
 // SchemaVersion is the schema version this code writes.
