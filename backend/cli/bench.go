@@ -39,7 +39,7 @@ func benchCommand() Command {
 			dims := fs.String("dims", "", "benchmark a random-weight bundle of this size instead of a model: tiny or full (compiled once into the cache)")
 			tokFile := fs.String("tokenizer", "", "tokenizer ranks for --dims bundles (default: .cache/tokenizer/multilingual.tiktoken in the source tree)")
 			instances := fs.String("instances", "1", "comma-separated instance counts to measure throughput at, e.g. 1,2")
-			segments := fs.Int("segments", 3, "segments per measurement")
+			segments := fs.Int("segments", 3, "segments per measurement (0: time only the decode step by cache length)")
 			speechTokens := fs.Int("speech-tokens", 125, "speech tokens per segment (125 = 5 s); random weights never stop on their own")
 			decodeSteps := fs.Int("decode-steps", 5, "decode steps timed at each cache length")
 			if err := fs.Parse(args); err != nil {
@@ -50,7 +50,7 @@ func benchCommand() Command {
 				fmt.Fprintf(env.Stderr, "bench: %v\n", err)
 				return 2
 			}
-			b := &bench{env: env, ef: ef, segments: max(1, *segments), speechTokens: *speechTokens, decodeSteps: max(1, *decodeSteps)}
+			b := &bench{env: env, ef: ef, segments: max(0, *segments), speechTokens: *speechTokens, decodeSteps: max(1, *decodeSteps)}
 			if *dims != "" {
 				dir, err := randomBundle(ctx, env, *dims, *tokFile)
 				if err != nil {
@@ -117,6 +117,10 @@ func (b *bench) run(ctx context.Context, counts []int) error {
 		b.ef.bundleDir(b.env), cfg.Provider, threads, voice, len(voices[0].Tokens), b.segments,
 		eng.Tokenizer().CountTokens(benchText), b.speechTokens)
 
+	if b.segments == 0 {
+		defer eng.Close()
+		return b.decodeTable(ctx, eng)
+	}
 	// Warm up (first runs allocate arenas), then measure one instance stage by stage.
 	if _, err := eng.Synthesize(ctx, b.request(0, voice)); err != nil {
 		eng.Close()
@@ -130,17 +134,11 @@ func (b *bench) run(ctx context.Context, counts []int) error {
 		}
 	}
 	s := eng.Stats()
-	decode := map[int]time.Duration{}
-	for _, k := range benchKs {
-		d, err := eng.MeasureDecode(ctx, k, b.decodeSteps)
-		if err != nil {
-			eng.Close()
-			return err
-		}
-		decode[k] = d
+	if err := b.decodeTable(ctx, eng); err != nil {
+		eng.Close()
+		return err
 	}
 	eng.Close()
-
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tcalls\ttotal\tper call\tshare\t")
 	row := func(name string, calls int, d time.Duration) {
@@ -161,12 +159,6 @@ func (b *bench) run(ctx context.Context, counts []int) error {
 	fmt.Fprintf(out, "\naudio %.1f s in %s: RTF %.3f (%.2f s of audio per second)\n", s.AudioSeconds, round(s.Wall), s.RTF(), 1/s.RTF())
 	fmt.Fprintf(out, "host code outside ONNX Runtime: %.2f%% of synthesis wall time\n\n", 100*s.Host().Seconds()/s.Wall.Seconds())
 
-	fmt.Fprintln(out, "llm decode step by cache length (ORT run + host cache append):")
-	for _, k := range benchKs {
-		fmt.Fprintf(out, "  K=%-4d %s  (%.2f× K=%d)\n", k, round(decode[k]), decode[k].Seconds()/decode[benchKs[0]].Seconds(), benchKs[0])
-	}
-	fmt.Fprintln(out)
-
 	fmt.Fprintln(out, "throughput by instance count (each instance its own sessions; CPU threads split between them):")
 	for _, n := range counts {
 		audio, wall, err := b.throughput(ctx, n)
@@ -178,6 +170,28 @@ func (b *bench) run(ctx context.Context, counts []int) error {
 	if peak := peakRSS(); peak > 0 {
 		fmt.Fprintf(out, "\npeak memory (resident): %.2f GiB\n", float64(peak)/(1<<30))
 	}
+	return nil
+}
+
+// decodeTable times the decode step at each of benchKs and prints it.
+func (b *bench) decodeTable(ctx context.Context, eng *viettts.Engine) error {
+	out := b.env.Stdout
+	decode := map[int]viettts.DecodeTiming{}
+	for _, k := range benchKs {
+		d, err := eng.MeasureDecode(ctx, k, b.decodeSteps)
+		if err != nil {
+			return err
+		}
+		decode[k] = d
+	}
+	fmt.Fprintf(out, "llm decode step by cache length (mean of %d steps; step = ORT run + host cache append):\n", b.decodeSteps)
+	base := decode[benchKs[0]]
+	for _, k := range benchKs {
+		d := decode[k]
+		fmt.Fprintf(out, "  K=%-4d step %s (%.2f× K=%d)  run %s (%.2f×)  append %s\n", k, round(d.Step()),
+			d.Step().Seconds()/base.Step().Seconds(), benchKs[0], round(d.Run), d.Run.Seconds()/base.Run.Seconds(), round(d.Append))
+	}
+	fmt.Fprintln(out)
 	return nil
 }
 

@@ -27,7 +27,17 @@ var (
 	tinyOnce sync.Once
 	tinyDir  string
 	tinyErr  error
+	tinyRoot string
 )
+
+// TestMain removes the shared tiny bundle after the package's tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyRoot != "" {
+		os.RemoveAll(tinyRoot)
+	}
+	os.Exit(code)
+}
 
 // tinyModel compiles, once per test binary, a random-weight bundle of the compiler's TinyDims with
 // the real tokenizer ranks, two random voices and the stand-in front-end graphs.
@@ -46,6 +56,7 @@ func tinyModel(t *testing.T) string {
 			tinyErr = err
 			return
 		}
+		tinyRoot = root
 		src := filepath.Join(root, "src")
 		os.MkdirAll(filepath.Join(src, "voices"), 0o755)
 		for i, id := range []string{"lan", "minh"} {

@@ -42,12 +42,22 @@ func (e *Engine) Stats() Stats { return e.stats }
 // ResetStats clears the timings.
 func (e *Engine) ResetStats() { e.stats = Stats{} }
 
+// DecodeTiming is the mean cost of one LLM decode step: the ONNX Runtime call and the host's
+// cache append.
+type DecodeTiming struct {
+	Run, Append time.Duration
+}
+
+// Step is the whole step.
+func (d DecodeTiming) Step() time.Duration { return d.Run + d.Append }
+
 // MeasureDecode times `steps` decode steps on a cache of k positions (zeros), without sampling: the
 // cost of one LLM step at a given cache length, for `bench`. The cache is not grown, so every step
 // sees the same k.
-func (e *Engine) MeasureDecode(ctx context.Context, k, steps int) (time.Duration, error) {
+func (e *Engine) MeasureDecode(ctx context.Context, k, steps int) (DecodeTiming, error) {
+	var zero DecodeTiming
 	if k < 1 || steps < 1 {
-		return 0, fmt.Errorf("measure decode: need k ≥ 1 and steps ≥ 1, got %d and %d", k, steps)
+		return zero, fmt.Errorf("measure decode: need k ≥ 1 and steps ≥ 1, got %d and %d", k, steps)
 	}
 	c := e.cache(k + 1)
 	c.k = k
@@ -55,42 +65,48 @@ func (e *Engine) MeasureDecode(ctx context.Context, k, steps int) (time.Duration
 	tok := []int64{1}
 	tokT, err := newTensor(onnx.NewShape(1, 1), tok)
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
 	defer tokT.Destroy()
 	logp := make([]float32, eosToken+1)
 	logpT, err := newTensor(onnx.NewShape(1, int64(len(logp))), logp)
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
 	defer logpT.Destroy()
 	rows := make([]byte, c.blocks*c.row)
 	newT, err := onnx.NewCustomDataTensor(onnx.NewShape(int64(e.layers), int64(e.heads), 1, int64(e.rowDim)), rows, e.kvType)
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
 	defer newT.Destroy()
 	in, out := make([]onnx.Value, 2), make([]onnx.Value, 2)
 	in[e.decode.InputIndex("token")] = tokT
 	out[e.decode.OutputIndex("logp")], out[e.decode.OutputIndex("new_kv")] = logpT, newT
-	var total time.Duration
-	for range steps {
+	var t DecodeTiming
+	for i := range steps + 1 {
+		if i == 1 {
+			t = DecodeTiming{} // the first step warms up and is not counted
+		}
 		start := time.Now()
 		pastT, err := e.kvTensor(c.bytes(), c.k)
 		if err != nil {
-			return 0, err
+			return zero, err
 		}
 		in[e.decode.InputIndex("past_kv")] = pastT
-		var d time.Duration
-		err = e.run(ctx, e.decode, &d, in, out)
+		err = e.decode.Run(ctx, in, out)
 		pastT.Destroy()
 		if err != nil {
-			return 0, err
+			return zero, err
 		}
-		// Include the host append, as in a real step, then undo it.
+		mid := time.Now()
+		t.Run += mid.Sub(start)
+		// The host append of a real step, then undone (k stays fixed).
 		c.append(rows)
 		c.k--
-		total += time.Since(start)
+		t.Append += time.Since(mid)
 	}
-	return total / time.Duration(steps), nil
+	t.Run /= time.Duration(steps)
+	t.Append /= time.Duration(steps)
+	return t, nil
 }
