@@ -17,7 +17,8 @@ import (
 type archive struct {
 	files map[string]*zip.File
 	lim   Limits
-	read  int64 // bytes unpacked so far
+	read  int64           // bytes unpacked so far, each entry counted once
+	seen  map[string]bool // entries opened before
 }
 
 // maxEntries bounds the entry count: a real document has dozens, an EPUB a few thousand.
@@ -39,7 +40,7 @@ func openArchive(r io.ReaderAt, size int64, lim Limits) (*archive, error) {
 	if len(zr.File) > maxEntries {
 		return nil, fail(ErrUnsafe, adviceUnsafe, "the archive has %d entries, more than the %d a document can have", len(zr.File), maxEntries)
 	}
-	a := &archive{files: make(map[string]*zip.File, len(zr.File)), lim: lim}
+	a := &archive{files: make(map[string]*zip.File, len(zr.File)), lim: lim, seen: map[string]bool{}}
 	for _, f := range zr.File {
 		if !safeEntryName(f.Name) {
 			return nil, fail(ErrUnsafe, adviceUnsafe, "the archive has an entry named %q, which points outside the archive", f.Name)
@@ -71,6 +72,22 @@ func (a *archive) has(name string) bool { _, ok := a.files[name]; return ok }
 
 // open reads a whole entry, within the archive's limits. A missing entry gives errNoEntry.
 func (a *archive) open(name string) ([]byte, error) {
+	r, err := a.stream(name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, min(r.declared, 64<<20)+1))
+	if _, err := io.Copy(buf, r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// stream opens an entry for reading within the archive's limits: the declared size and ratio
+// are checked first, and reading past the declared size fails with ErrUnsafe (the header
+// lied). Read errors are package errors. A missing entry gives errNoEntry.
+func (a *archive) stream(name string) (*entryReader, error) {
 	f, ok := a.files[strings.TrimPrefix(path.Clean("/"+name), "/")]
 	if !ok {
 		return nil, errNoEntry
@@ -83,31 +100,56 @@ func (a *archive) open(name string) ([]byte, error) {
 		return nil, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks %s from %s (ratio %d, limit %d): a zip bomb",
 			name, humanBytes(declared), humanBytes(int64(f.CompressedSize64)), declared/int64(f.CompressedSize64), a.lim.MaxRatio)
 	}
+	again := a.seen[f.Name]
+	a.seen[f.Name] = true
 	left := a.lim.MaxUnpackedBytes - a.read
-	if declared > left {
+	if declared > left && !again {
 		return nil, fail(ErrTooLarge, adviceTooLarge, "entry %s unpacks to %s, above what is left of the %s limit", name, humanBytes(declared), humanBytes(a.lim.MaxUnpackedBytes))
 	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fail(ErrMalformed, adviceMalformed, "entry %s cannot be opened (%v)", name, err)
 	}
-	defer rc.Close()
-	// Read at most the declared size plus one byte: more means the header lied.
-	buf := bytes.NewBuffer(make([]byte, 0, min(declared, 64<<20)+1))
-	n, err := io.Copy(buf, io.LimitReader(rc, declared+1))
-	a.read += n
-	if n > declared || errors.Is(err, zip.ErrFormat) {
-		// archive/zip itself stops past the declared size with ErrFormat (its only use there).
-		return nil, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", name, humanBytes(declared))
-	}
-	if err != nil {
-		return nil, fail(ErrMalformed, adviceMalformed, "entry %s is truncated or damaged (%v)", name, err)
-	}
-	if n > declared {
-		return nil, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", name, humanBytes(declared))
-	}
-	return buf.Bytes(), nil
+	return &entryReader{rc: rc, a: a, name: name, declared: declared, again: again}, nil
 }
+
+// entryReader reads one archive entry, counting what it unpacks against the archive's limit.
+type entryReader struct {
+	rc       io.ReadCloser
+	a        *archive
+	name     string
+	declared int64
+	n        int64
+	again    bool // read before: already counted
+}
+
+func (r *entryReader) Read(p []byte) (int, error) {
+	// Never ask for more than the declared size plus one byte: more means the header lied.
+	if left := r.declared + 1 - r.n; int64(len(p)) > left {
+		p = p[:left]
+	}
+	if len(p) == 0 {
+		return 0, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", r.name, humanBytes(r.declared))
+	}
+	n, err := r.rc.Read(p)
+	r.n += int64(n)
+	if !r.again {
+		r.a.read += int64(n)
+	}
+	switch {
+	case r.n > r.declared || errors.Is(err, zip.ErrFormat):
+		// archive/zip itself stops past the declared size with ErrFormat (its only use there).
+		return n, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", r.name, humanBytes(r.declared))
+	case err == io.EOF:
+		return n, io.EOF
+	case err != nil:
+		return n, fail(ErrMalformed, adviceMalformed, "entry %s is truncated or damaged (%v)", r.name, err)
+	}
+	return n, nil
+}
+
+// Close releases the entry.
+func (r *entryReader) Close() error { return r.rc.Close() }
 
 // xmlReader streams an XML part with a bound on nesting depth, and refuses entity
 // declarations (encoding/xml never expands them, but a document that declares them is built to
@@ -120,8 +162,8 @@ type xmlReader struct {
 	stack []string
 }
 
-func newXMLReader(data []byte, part string, lim Limits) *xmlReader {
-	d := xml.NewDecoder(bytes.NewReader(data))
+func newXMLReader(r io.Reader, part string, lim Limits) *xmlReader {
+	d := xml.NewDecoder(r)
 	d.Strict = true
 	return &xmlReader{d: d, part: part, max: lim.MaxDepth}
 }
@@ -131,6 +173,10 @@ func (x *xmlReader) next() (xml.Token, error) {
 	t, err := x.d.Token()
 	if err == io.EOF {
 		return nil, io.EOF
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return nil, pe // the archive's own verdict on a bad read
 	}
 	if err != nil {
 		return nil, fail(ErrMalformed, adviceMalformed, "%s is not valid XML (%v)", x.part, err)
@@ -153,7 +199,7 @@ func (x *xmlReader) next() (xml.Token, error) {
 
 // checkXML vets a small XML part before xml.Unmarshal reads it.
 func checkXML(data []byte, part string, lim Limits) error {
-	x := newXMLReader(data, part, lim)
+	x := newXMLReader(bytes.NewReader(data), part, lim)
 	for {
 		_, err := x.next()
 		if err == io.EOF {

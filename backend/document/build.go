@@ -279,10 +279,20 @@ var (
 	namedRe    = regexp.MustCompile(`(?i)^(?:lời\s+(?:mở\s+đầu|nói\s+đầu|tựa|giới\s+thiệu|bạt|cuối\s+sách|kết)|mở\s+đầu|vĩ\s+thanh|phần\s+kết|kết\s+luận|phụ\s+lục|prologue|epilogue|preface|introduction)\s*[:.]?$`)
 )
 
+// headingWords are the first words of every heading pattern.
+var headingWords = map[string]bool{"phần": true, "quyển": true, "tập": true, "part": true, "book": true,
+	"chương": true, "hồi": true, "chapter": true, "lời": true, "mở": true, "vĩ": true, "kết": true,
+	"phụ": true, "prologue": true, "epilogue": true, "preface": true, "introduction": true}
+
 // headingLevel says whether a plain-text line is a chapter heading, and its level: 1 for parts
 // and volumes, 2 for chapters.
 func headingLevel(line string) int {
-	if utf8.RuneCountInString(line) > 100 {
+	if len(line) > 400 || utf8.RuneCountInString(line) > 100 {
+		return 0
+	}
+	// Most lines are not headings: look at the first word before running the patterns.
+	first, _, _ := strings.Cut(line, " ")
+	if !headingWords[strings.ToLower(strings.TrimRight(first, ":."))] {
 		return 0
 	}
 	l := strings.ToLower(line)

@@ -66,10 +66,11 @@ func parseDOCX(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 	if err := z.unmarshalPart("docProps/core.xml", &core); err != nil && err != errNoEntry {
 		return nil, err
 	}
-	data, err := z.open(main)
+	data, err := z.stream(main)
 	if err != nil {
 		return nil, err
 	}
+	defer data.Close()
 	b := newBuilder(lim.MaxTextBytes)
 	w := &docxWalker{b: b, styles: styles, notes: notes}
 	x := newXMLReader(data, main, lim)
@@ -150,7 +151,7 @@ func docxNotes(z *archive, name string, notes map[string]string, prefix string) 
 	if err != nil {
 		return err
 	}
-	x := newXMLReader(data, name, z.lim)
+	x := newXMLReader(bytes.NewReader(data), name, z.lim)
 	var id string
 	var text strings.Builder
 	skip := false

@@ -95,37 +95,25 @@ func parseEPUB(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Parse the spine first, so that notes in any file are known before any reference.
-	type page struct {
-		path string
-		root *html.Node
-	}
-	var pages []page
+	// Two passes over the spine: the first finds the notes of every file, so that a reference
+	// can be read before its note's file; the second reads the text. Each page is unpacked and
+	// parsed in each pass and dropped after it, so memory holds one page's tree at a time (trees
+	// take ten to thirty times their markup).
+	var pages []string
 	for _, ref := range opf.Spine.ItemRef {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		p, ok := byID[ref.IDRef]
-		if !ok || ref.Linear == "no" || p == navPath {
-			continue
+		if ok && ref.Linear != "no" && p != navPath && z.has(p) {
+			pages = append(pages, p) // a broken spine entry loses one file, not the book
 		}
-		data, err := z.open(p)
-		if err == errNoEntry {
-			continue // a broken spine entry loses one file, not the book
-		}
-		if err != nil {
-			return nil, err
-		}
-		root, err := parseHTML(data)
-		if err != nil {
-			return nil, err
-		}
-		pages = append(pages, page{p, root})
 	}
 	b := newBuilder(lim.MaxTextBytes)
 	h := newHTMLWalker(b, lim)
-	for _, pg := range pages {
-		h.collectNotes(pg.root, pg.path)
+	for _, p := range pages {
+		root, err := epubPage(ctx, z, p, lim)
+		if err != nil {
+			return nil, err
+		}
+		h.collectNotes(root, p)
 	}
 	marks := map[string]map[string]string{} // file → "#id" or "" → title
 	for _, e := range toc {
@@ -141,8 +129,12 @@ func parseEPUB(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 			marks[file][key] = e.title
 		}
 	}
-	for _, pg := range pages {
-		h.walkDocument(ctx, pg.root, pg.path, marks[pg.path])
+	for _, p := range pages {
+		root, err := epubPage(ctx, z, p, lim)
+		if err != nil {
+			return nil, err
+		}
+		h.walkDocument(ctx, root, p, marks[p])
 		if err := h.err(ctx); err != nil {
 			return nil, err
 		}
@@ -171,6 +163,21 @@ func parseEPUB(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 		}
 	}
 	return doc, nil
+}
+
+// epubPage unpacks and parses one XHTML file of the spine.
+func epubPage(ctx context.Context, z *archive, p string, lim Limits) (*html.Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := z.open(p)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > lim.MaxMarkupBytes {
+		return nil, markupTooLarge(p, int64(len(data)), lim)
+	}
+	return parseHTML(data)
 }
 
 // epubNav reads the top level of the EPUB 3 navigation document's toc. When the top level is a

@@ -225,7 +225,7 @@ func TestA200MBTextFileIsRefusedWithoutReadingIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	err, peak := importBounded(t, p, Options{})
-	checkHostile(t, err, peak, ErrTooLarge, "64.0 MiB")
+	checkHostile(t, err, peak, ErrTooLarge, "32.0 MiB")
 }
 
 func TestAnEncryptedPDFSaysItNeedsItsPassword(t *testing.T) {

@@ -25,13 +25,14 @@ func parseODT(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 	if err := z.unmarshalPart("meta.xml", &meta); err != nil && err != errNoEntry {
 		return nil, err
 	}
-	data, err := z.open("content.xml")
+	data, err := z.stream("content.xml")
 	if err == errNoEntry {
 		return nil, missing("content.xml (it is not an OpenDocument file)")
 	}
 	if err != nil {
 		return nil, err
 	}
+	defer data.Close()
 	b := newBuilder(lim.MaxTextBytes)
 	w := &odtWalker{b: b, parents: map[string]string{}}
 	x := newXMLReader(data, "content.xml", lim)

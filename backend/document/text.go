@@ -65,8 +65,9 @@ func addLines(ctx context.Context, b *builder, lines []string, outline map[strin
 			b.add(Block{Kind: Heading, Text: t, Level: l})
 			continue
 		}
-		if tocTitleRe.MatchString(t) || dotLeaderRe.MatchString(t) ||
-			(tocLineRe.MatchString(t) && headingLevel(tocLineRe.ReplaceAllString(t, "")) > 0) {
+		if last := t[len(t)-1]; (strings.IndexByte("0123456789ivxlcIVXLC", last) >= 0 &&
+			(dotLeaderRe.MatchString(t) || tocLineRe.MatchString(t) && headingLevel(tocLineRe.ReplaceAllString(t, "")) > 0)) ||
+			(len(t) < 24 && tocTitleRe.MatchString(t)) {
 			// A table of contents ("Chương 1: Mở đầu ........ 3"): the chapters follow.
 			flush()
 			continue
