@@ -15,15 +15,15 @@ import (
 )
 
 // recorder collects pool events and lets a test wait for one.
-type recorder struct {
+type poolRecorder struct {
 	mu     sync.Mutex
 	events []inference.PoolEvent
 	signal chan struct{}
 }
 
-func newRecorder() *recorder { return &recorder{signal: make(chan struct{}, 1)} }
+func newPoolRecorder() *poolRecorder { return &poolRecorder{signal: make(chan struct{}, 1)} }
 
-func (r *recorder) on(ev inference.PoolEvent) {
+func (r *poolRecorder) on(ev inference.PoolEvent) {
 	r.mu.Lock()
 	r.events = append(r.events, ev)
 	r.mu.Unlock()
@@ -34,7 +34,7 @@ func (r *recorder) on(ev inference.PoolEvent) {
 }
 
 // wait returns the first event matching ok, waiting for it.
-func (r *recorder) wait(t *testing.T, what string, ok func(inference.PoolEvent) bool) inference.PoolEvent {
+func (r *poolRecorder) wait(t *testing.T, what string, ok func(inference.PoolEvent) bool) inference.PoolEvent {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -55,9 +55,9 @@ func (r *recorder) wait(t *testing.T, what string, ok func(inference.PoolEvent) 
 	}
 }
 
-func newPool(t *testing.T, f *testengine.Factory, size int, rec *recorder) *inference.Pool {
+func startTestPool(t *testing.T, f *testengine.Factory, size int, rec *poolRecorder) *inference.Pool {
 	t.Helper()
-	cfg := inference.PoolConfig{Factory: f.New, Size: size, Reason: "test", Logger: quiet(),
+	cfg := inference.PoolConfig{Factory: f.New, Size: size, Reason: "test", Logger: poolTestLogger(),
 		BuildBackoff: func(int) time.Duration { return time.Millisecond }}
 	if rec != nil {
 		cfg.OnEvent = rec.on
@@ -75,7 +75,7 @@ func newPool(t *testing.T, f *testengine.Factory, size int, rec *recorder) *infe
 	return p
 }
 
-func synth(t *testing.T, p *inference.Pool, text string) (inference.Audio, error) {
+func poolSynth(t *testing.T, p *inference.Pool, text string) (inference.Audio, error) {
 	t.Helper()
 	l, err := p.Acquire(t.Context())
 	if err != nil {
@@ -120,11 +120,11 @@ func TestPoolRunsInstancesInParallel(t *testing.T) {
 		Started: func(c testengine.Call) { started <- c.Instance },
 		Fault:   func(testengine.Call) error { <-release; return nil },
 	})
-	p := newPool(t, f, 2, nil)
+	p := startTestPool(t, f, 2, nil)
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Go(func() {
-			if _, err := synth(t, p, fmt.Sprint("câu ", i)); err != nil {
+			if _, err := poolSynth(t, p, fmt.Sprint("câu ", i)); err != nil {
 				t.Error(err)
 			}
 		})
@@ -144,14 +144,14 @@ func TestDeadInstanceIsRebuiltAndWorksAgain(t *testing.T) {
 		}
 		return nil
 	}})
-	rec := newRecorder()
-	p := newPool(t, f, 1, rec)
-	_, err := synth(t, p, "một")
+	rec := newPoolRecorder()
+	p := startTestPool(t, f, 1, rec)
+	_, err := poolSynth(t, p, "một")
 	if inference.Classify(err) != inference.ClassInstanceDead {
 		t.Fatalf("got %v", err)
 	}
 	rec.wait(t, "rebuilt", func(ev inference.PoolEvent) bool { return ev.State == inference.StateRebuilt })
-	a, err := synth(t, p, "hai")
+	a, err := poolSynth(t, p, "hai")
 	if err != nil || len(a.Samples) == 0 {
 		t.Fatalf("after rebuild: %v", err)
 	}
@@ -167,12 +167,12 @@ func TestPanickingEngineIsTreatedAsDead(t *testing.T) {
 		}
 		return nil
 	}})
-	rec := newRecorder()
-	p := newPool(t, f, 1, rec)
-	if _, err := synth(t, p, "một"); inference.Classify(err) != inference.ClassInstanceDead {
+	rec := newPoolRecorder()
+	p := startTestPool(t, f, 1, rec)
+	if _, err := poolSynth(t, p, "một"); inference.Classify(err) != inference.ClassInstanceDead {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := synth(t, p, "hai"); err != nil {
+	if _, err := poolSynth(t, p, "hai"); err != nil {
 		t.Fatalf("after rebuild: %v", err)
 	}
 }
@@ -181,10 +181,10 @@ func TestRepeatedOutOfMemoryDegradesThePoolToOne(t *testing.T) {
 	f := testengine.NewFactory(testengine.Config{Fault: func(c testengine.Call) error {
 		return inference.Errorf(inference.ClassOutOfMemory, "CUDA out of memory")
 	}})
-	rec := newRecorder()
-	p := newPool(t, f, 3, rec)
+	rec := newPoolRecorder()
+	p := startTestPool(t, f, 3, rec)
 	for range 4 {
-		if _, err := synth(t, p, "câu"); inference.Classify(err) != inference.ClassOutOfMemory {
+		if _, err := poolSynth(t, p, "câu"); inference.Classify(err) != inference.ClassOutOfMemory {
 			t.Fatalf("got %v", err)
 		}
 	}
@@ -206,7 +206,7 @@ func TestAcquireFailsWhenNoInstanceCanBeBuilt(t *testing.T) {
 	f := testengine.NewFactory(testengine.Config{BuildFault: func(index, build int) error {
 		return errors.New("model file llm.onnx is missing")
 	}})
-	p := newPool(t, f, 2, nil)
+	p := startTestPool(t, f, 2, nil)
 	_, err := p.Acquire(t.Context())
 	if !errors.Is(err, inference.ErrNoInstances) {
 		t.Fatalf("got %v", err)
@@ -219,7 +219,7 @@ func TestAcquireFailsWhenNoInstanceCanBeBuilt(t *testing.T) {
 func TestCanceledSynthesisReturnsPromptlyAndKeepsTheInstance(t *testing.T) {
 	started := make(chan struct{}, 1)
 	f := testengine.NewFactory(testengine.Config{Latency: time.Hour, Started: func(testengine.Call) { started <- struct{}{} }})
-	p := newPool(t, f, 1, nil)
+	p := startTestPool(t, f, 1, nil)
 	l, err := p.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -337,4 +337,4 @@ func BenchmarkPoolThroughput(b *testing.B) {
 	b.ReportMetric(two/one, "ratio")
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func poolTestLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
