@@ -257,3 +257,45 @@ func TestNoGoroutineOutlivesTheScheduler(t *testing.T) {
 	b.close()
 	noGoroutinesLeft(t)
 }
+
+func TestPlayThisSentenceJumpsAheadOfABook(t *testing.T) {
+	b := setup(t, t.TempDir(), options{size: 1, engine: testengine.Config{Latency: 5 * time.Millisecond}})
+	ctx := t.Context()
+	p := b.project(t, "Sách dài", 1, 40)
+	book, _ := b.sched.Enqueue(ctx, store.JobSpec{ProjectID: p.ID})
+	segs, _ := b.sched.Segments(ctx, store.SegmentQuery{JobID: book.ID})
+	last := segs[len(segs)-1]
+	b.waitUntil(t, "the book started", func() bool { return b.jobState(t, book.ID).Done > 0 })
+	preview, err := b.sched.RenderNow(ctx, p.ID, last.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Segment events are never coalesced, so their order is the order of completion.
+	bookDone := 0
+	deadline, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		ev, err := b.sub.Next(deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := ev.(events.SegmentDone); ok {
+			if e.SegmentID == last.ID {
+				if e.JobID != preview.ID {
+					t.Fatalf("preview segment completed in job %d", e.JobID)
+				}
+				break
+			}
+			bookDone++
+		}
+	}
+	// Events from before the preview was queued may still be in the subscription, plus the
+	// segment that was running; a few, not the rest of the book.
+	if bookDone > 5 {
+		t.Fatalf("the book rendered %d segments before the preview", bookDone)
+	}
+	b.waitUntil(t, "the book", finished(b, t, book.ID))
+	if jj := b.jobState(t, book.ID); jj.State != store.StateDone || jj.Done != 39 {
+		t.Fatalf("book %+v (its last segment moved to the preview)", jj)
+	}
+}
