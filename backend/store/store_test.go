@@ -529,3 +529,91 @@ func TestRecoverRepairsCountersThatDrifted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEnqueueTakesOnlyWhatNoUnfinishedJobOwns(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 2, 3)
+	first, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	again, err := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	if err != nil || again.Total != 0 || again.State != StateDone {
+		t.Fatalf("second job over a queued project: %+v %v", again, err)
+	}
+	for range 6 {
+		c := claim(t, s)
+		if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(c.Segment.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chapters, _ := s.Chapters(ctx, p.ID)
+	rerun, err := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID, ChapterID: chapters[1].ID})
+	if err != nil || rerun.Total != 3 || rerun.Done != 3 || rerun.State != StateDone {
+		t.Fatalf("job over a rendered chapter: %+v %v", rerun, err)
+	}
+	if j, _ := s.Job(ctx, first.ID); j.Total != 3 || j.State != StateDone {
+		t.Fatalf("first job after giving up a chapter: %+v", j)
+	}
+	if _, ok, _, _ := s.ClaimNext(ctx); ok {
+		t.Fatal("rendered segments were queued again")
+	}
+	if _, err := s.EnqueueJob(ctx, JobSpec{ProjectID: 999}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown project: %v", err)
+	}
+	if err := s.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeleteProjectRemovesItsWork(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 1, 3)
+	keep := book(t, s, "B", 1, 2)
+	s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	kj, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: keep.ID})
+	if err := s.DeleteProject(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteProject(ctx, p.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	jobs, _ := s.Jobs(ctx, false)
+	segs, _ := s.Segments(ctx, SegmentQuery{})
+	if len(jobs) != 1 || jobs[0].ID != kj.ID || len(segs) != 2 {
+		t.Fatalf("jobs %+v, %d segments", jobs, len(segs))
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMoveJobAndPriorityChangeTheOrder(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	a, b, c := book(t, s, "A", 1, 2), book(t, s, "B", 1, 2), book(t, s, "C", 1, 2)
+	ja, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: a.ID})
+	jb, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: b.ID})
+	jc, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: c.ID})
+	if err := s.MoveJob(ctx, jc.ID, ja.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, s).Segment.JobID; got != jc.ID {
+		t.Fatalf("moved job not first: %d", got)
+	}
+	if err := s.SetJobPriority(ctx, jb.ID, 50); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, s).Segment.JobID; got != jb.ID {
+		t.Fatalf("raised job not first: %d", got)
+	}
+	jobs, _ := s.Jobs(ctx, true)
+	if jobs[0].ID != jb.ID || jobs[1].ID != jc.ID || jobs[2].ID != ja.ID {
+		t.Fatalf("listed order %d %d %d", jobs[0].ID, jobs[1].ID, jobs[2].ID)
+	}
+	if err := s.MoveJob(ctx, 999, 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("moving an unknown job: %v", err)
+	}
+}
