@@ -43,6 +43,7 @@ func commands() []Command {
 		benchCommand(),
 		voicesCommand(),
 		modelCommand(),
+		jobsCommand(),
 	}
 }
 

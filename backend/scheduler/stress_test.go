@@ -132,7 +132,23 @@ func TestStressManySubmittersAndCommands(t *testing.T) {
 						in.canceled = true
 					}
 				case op < 9:
-					err = b.sched.SetJobPriority(ctx, id, rng.IntN(3)*50)
+					if rng.IntN(2) == 0 {
+						err = b.sched.SetJobPriority(ctx, id, rng.IntN(3)*50)
+						break
+					}
+					// Pause one of its segments and resume it: no lasting effect, but it
+					// races with claims and completions.
+					segs, serr := b.sched.Segments(ctx, store.SegmentQuery{JobID: id})
+					if serr != nil || len(segs) == 0 {
+						err = serr
+						break
+					}
+					g := segs[rng.IntN(len(segs))]
+					if perr := b.sched.PauseSegment(ctx, g.ID); perr == nil {
+						err = b.sched.ResumeSegment(ctx, g.ID)
+					} else if !errors.Is(perr, store.ErrWrongState) {
+						err = perr
+					}
 				default:
 					jobsMu.Lock()
 					before := jobs[rng.IntN(len(jobs))]
