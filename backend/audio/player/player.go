@@ -129,6 +129,9 @@ type Player struct {
 	opened   bool
 	closed   bool
 	startSig chan struct{}
+	streamed int64         // samples handed to the speaker so far
+	endedAt  int64         // streamed when the queue last ended (-1: not ended)
+	pulled   chan struct{} // signalled after every Stream call (for Drain)
 
 	loadSig chan struct{}
 	evSig   chan struct{}
@@ -157,6 +160,7 @@ func New(o Options) *Player {
 		o: o, log: log, probe: probeDevice,
 		cache: map[int][]float32{}, loads: map[int]context.CancelFunc{},
 		rate: 1, volume: 1, st: newStretcher(audio.Rate),
+		endedAt: -1, pulled: make(chan struct{}, 1),
 		startSig: make(chan struct{}), loadSig: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel,
 	}
@@ -224,6 +228,26 @@ func (p *Player) stopWorkers() {
 	p.wg.Wait()
 }
 
+// Drain waits until the end of the queue has left the speaker's buffers, so that closing the
+// player, or the program, does not cut the last words. It returns at once if the queue has not
+// ended, and ctx's error if ctx ends first.
+func (p *Player) Drain(ctx context.Context) error {
+	need := int64(2 * audio.Samples(p.o.Buffer)) // the driver's and the player's halves, twice over
+	for {
+		p.mu.Lock()
+		done := p.endedAt < 0 || p.streamed >= p.endedAt+need
+		p.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-p.pulled:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // Load replaces the queue and stops playback.
 func (p *Player) Load(items []Item) {
 	p.mu.Lock()
@@ -253,7 +277,7 @@ func (p *Player) Play(from int) error {
 	if from < 0 || from >= len(p.items) {
 		return fmt.Errorf("player: no item %d in a queue of %d", from, len(p.items))
 	}
-	p.playing, p.paused = true, false
+	p.playing, p.paused, p.endedAt = true, false, -1
 	p.moveTo(from, 0)
 	return nil
 }
@@ -491,6 +515,7 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 	for i < len(out) && p.playing && !p.paused {
 		if p.cur >= len(p.items) {
 			p.playing = false
+			p.endedAt = p.streamed + int64(i)
 			p.emit(Ended)
 			break
 		}
@@ -543,6 +568,11 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 	}
 	for ; i < len(out); i++ {
 		out[i] = [2]float64{}
+	}
+	p.streamed += int64(len(out))
+	select {
+	case p.pulled <- struct{}{}:
+	default:
 	}
 	return len(out), true
 }

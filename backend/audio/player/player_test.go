@@ -186,6 +186,9 @@ func childRecord() error {
 	if err := wait(Ended, 4); err != nil {
 		return err
 	}
+	if err := p.Drain(ctx); err != nil {
+		return err
+	}
 	// Everything the streamer produced went to the device before Close returns.
 	return p.Close()
 }
