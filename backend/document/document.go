@@ -106,6 +106,7 @@ type CellPos struct {
 }
 
 // CueTimes is the timing of a subtitle cue, from the start of the media.
+// In JSON they are integers in nanoseconds (Go's time.Duration).
 type CueTimes struct {
 	Start time.Duration `json:"start"`
 	End   time.Duration `json:"end"`
@@ -173,6 +174,7 @@ type Error struct {
 	Advice string // what the user can do
 }
 
+// Error reads "path: sentinel: detail (advice)".
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
