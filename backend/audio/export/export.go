@@ -242,6 +242,10 @@ func (o *Options) validate() (FormatInfo, error) {
 			if !ok {
 				return fi, fmt.Errorf("MP3 bitrate %d kbps is not a CBR rate: use one of %v", o.Bitrate, mp3Rates)
 			}
+			if o.Rate < 32000 && o.Bitrate > 160 {
+				// MPEG-2 layer III (the sample rates under 32 kHz) stops at 160 kbps.
+				return fi, fmt.Errorf("MP3 at %d Hz allows at most 160 kbps: lower the bitrate or export at 44100 Hz", o.Rate)
+			}
 		case Opus:
 			if o.Bitrate < 16 || o.Bitrate > 256 {
 				return fi, fmt.Errorf("Opus bitrate %d kbps is out of range: use 16-256", o.Bitrate)

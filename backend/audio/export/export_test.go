@@ -411,6 +411,7 @@ func TestBadOptionsAreRefusedBeforeAnyWork(t *testing.T) {
 	dir := t.TempDir()
 	for _, o := range []Options{
 		{Format: "ogg"}, {Format: MP3, Bitrate: 100}, {Format: WAV, Rate: 8000}, {Format: WAV, Split: "pages"},
+		{Format: MP3, Rate: 22050, Bitrate: 192}, {Format: Opus, Bitrate: 8}, {Format: M4B, Bitrate: 400},
 	} {
 		if _, err := Export(t.Context(), book, filepath.Join(dir, "x"), o); err == nil {
 			t.Errorf("%+v accepted", o)
