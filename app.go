@@ -42,6 +42,8 @@ type App struct {
 	opened    bool
 	wg        sync.WaitGroup
 	stop      context.CancelFunc
+	// life ends when the window closes: background work (imports, model downloads) stops then.
+	life context.Context
 }
 
 // NewApp returns the bound app over the given services.
@@ -58,7 +60,7 @@ func NewApp(dirs home.Dirs, st *studio.Studio, pl *player.Player, log *slog.Logg
 func (a *App) startup(ctx context.Context) {
 	a.ctx = ctx
 	fwd, stop := context.WithCancel(context.Background())
-	a.stop = stop
+	a.stop, a.life = stop, fwd
 	sub := a.studio.Subscribe()
 	a.wg.Add(1)
 	go func() {
@@ -66,7 +68,7 @@ func (a *App) startup(ctx context.Context) {
 		defer sub.Close()
 		a.forward(fwd, sub)
 	}()
-	wruntime.OnFileDrop(ctx, func(x, y int, paths []string) { a.importInBackground(paths) })
+	wruntime.OnFileDrop(ctx, func(x, y int, paths []string) { a.onDrop(paths) })
 	a.log.Info("window started", "data", a.dirs.Config)
 }
 
@@ -111,7 +113,7 @@ func (a *App) onSecondInstance(data options.SecondInstanceData) {
 	wruntime.WindowUnminimise(a.ctx)
 	wruntime.Show(a.ctx)
 	if len(data.Args) > 0 {
-		a.importInBackground(data.Args)
+		a.onDrop(data.Args)
 	}
 }
 
@@ -441,6 +443,9 @@ func (a *App) Export(req ExportRequest) ([]string, error) {
 	}
 	book.Author, book.Narrator = req.Author, req.Narrator
 	out := req.Out
+	if out == "" {
+		out = a.exportTarget(book.Title, info.Ext, export.Split(req.Split) == export.SplitChapters)
+	}
 	if out == "" {
 		out, err = wruntime.SaveFileDialog(a.ctx, wruntime.SaveDialogOptions{DefaultFilename: book.Title + info.Ext})
 		if err != nil || out == "" {

@@ -44,6 +44,19 @@ func main() {
 	}
 }
 
+// startEngines (re)starts synthesis with the installed model and the stored device settings.
+func startEngines(ctx context.Context, st *studio.Studio, dirs home.Dirs, log *slog.Logger) error {
+	set, err := st.EngineSettingsOf(ctx)
+	if err != nil {
+		return err
+	}
+	engines, err := studio.VietTTSEngines(ctx, dirs, set, log)
+	if err != nil {
+		return err
+	}
+	return st.SetEngines(ctx, engines)
+}
+
 func runGUI() error {
 	dirs, err := home.Resolve()
 	if err != nil {
@@ -59,14 +72,12 @@ func runGUI() error {
 	defer closeLog.Close()
 
 	ctx := context.Background()
-	engines, err := studio.VietTTSEngines(ctx, dirs, studio.EngineSettings{}, log)
-	if err != nil {
-		log.Warn("synthesis is off until a model is installed", "why", err)
-		engines = studio.Engines{}
-	}
-	st, err := studio.Open(ctx, dirs, engines, log)
+	st, err := studio.Open(ctx, dirs, studio.Engines{}, log)
 	if err != nil {
 		return err
+	}
+	if err := startEngines(ctx, st, dirs, log); err != nil {
+		log.Warn("synthesis is off until a model is installed", "why", err)
 	}
 	var app *App
 	pl := player.New(player.Options{Logger: log, OnEvent: func(e player.Event) {

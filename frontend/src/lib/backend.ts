@@ -53,6 +53,22 @@ export interface ExportRequest {
   loudness: string; title: string; author: string; narrator: string; out: string;
 }
 
+export interface Preferences { language: "vi" | "en"; theme: "dark" | "light"; outputDir: string; provider: string; instances: string }
+export interface ProviderView { name: string; available: boolean; reason?: string; fix?: string }
+export interface GPUView { name: string; freeBytes: number; totalBytes: number }
+export interface DeviceInfo {
+  providers: ProviderView[] | null; selected: string; running: boolean; instances: number; reason: string;
+  gpus: GPUView[] | null; gpuNote?: string;
+}
+export interface ModelInfo {
+  installed: boolean; dir: string; modelId: string; random: boolean; license: string; bytes: number;
+  graphs: number; voices: number; problem?: string;
+}
+export interface ModelEvent { stage: string; what: string; done: number; finished: boolean; error?: string; model?: ModelInfo }
+export interface Voice { id: string; name: string; builtIn: boolean; source: string; seconds: number }
+export interface VoiceEvent { clip: string; voice?: Voice; error?: string }
+export interface EnginesEvent { running: boolean; instances: number; reason: string; error?: string }
+
 /** Events the backend sends, by name. */
 export interface JobEvent {
   JobID: number; State: State; Done: number; Failed: number; Canceled: number; Total: number;
@@ -68,6 +84,9 @@ export interface Events {
   instance: InstanceEvent;
   import: ImportResult;
   export: { projectId: number; progress: number };
+  model: ModelEvent;
+  voice: VoiceEvent;
+  engines: EnginesEvent;
 }
 
 type GoApp = {
@@ -93,6 +112,17 @@ type GoApp = {
   SetVolume(v: number): Promise<void>;
   ExportFormats(): Promise<FormatInfo[]>;
   Export(req: ExportRequest): Promise<string[] | null>;
+  Preferences(): Promise<Preferences>;
+  SetPreferences(p: Preferences): Promise<void>;
+  Device(): Promise<DeviceInfo>;
+  Model(): Promise<ModelInfo>;
+  DownloadModel(): Promise<void>;
+  InstallModelFrom(folder: string): Promise<string>;
+  VerifyModel(): Promise<void>;
+  Voices(): Promise<Voice[] | null>;
+  PreviewVoice(id: string): Promise<void>;
+  AddVoice(name: string, clip: string): Promise<string>;
+  ChooseFolder(title: string): Promise<string>;
 };
 
 declare global {
@@ -140,6 +170,17 @@ export const api = {
   setVolume: (v: number) => app().SetVolume(v),
   exportFormats: () => app().ExportFormats(),
   exportBook: async (req: ExportRequest) => (await app().Export(req)) ?? [],
+  preferences: () => app().Preferences(),
+  setPreferences: (p: Preferences) => app().SetPreferences(p),
+  device: () => app().Device(),
+  model: () => app().Model(),
+  downloadModel: () => app().DownloadModel(),
+  installModelFrom: (folder = "") => app().InstallModelFrom(folder),
+  verifyModel: () => app().VerifyModel(),
+  voices: async () => (await app().Voices()) ?? [],
+  previewVoice: (id: string) => app().PreviewVoice(id),
+  addVoice: (name: string, clip = "") => app().AddVoice(name, clip),
+  chooseFolder: (title: string) => app().ChooseFolder(title),
 };
 
 /** status returns the backend status, or undefined outside the app. */

@@ -2,11 +2,16 @@
 // calls and backend events. Events are applied in batches (at most one store update per frame) so
 // a queue of thousands of segments never floods the UI.
 import { get, writable } from "svelte/store";
-import type { ImportResult, Job, JobEvent, PlayerEvent, Project, Segment, SegmentEvent, Status } from "./backend";
+import type {
+  ImportResult, InstanceEvent, Job, JobEvent, ModelEvent, PlayerEvent, Preferences, Project, Segment, SegmentEvent, Status, Voice,
+} from "./backend";
+import { locale, t } from "./i18n";
+
+const translateNow = (key: string, vars?: Record<string, string | number>) => get(t)(key, vars);
 import { api, connected, onEvent, onFileDrop } from "./backend";
 import * as backend from "./backend";
 
-export type View = "queue" | "document" | "settings";
+export type View = "queue" | "document" | "voices" | "settings";
 export const view = writable<View>("queue");
 export const status = writable<Status | undefined>(undefined);
 export const theme = writable<"dark" | "light">("dark");
@@ -16,8 +21,22 @@ export const project = writable<Project | undefined>(undefined);
 export const chapterId = writable<number>(0);
 export const segments = writable<Segment[]>([]);
 export const showSpoken = writable<boolean>(false);
+export const preferences = writable<Preferences>({ language: "vi", theme: "dark", outputDir: "", provider: "auto", instances: "default" });
+export const voices = writable<Voice[]>([]);
+/** modelTask is the model download, install or verification under way (undefined: none). */
+export const modelTask = writable<ModelEvent | undefined>(undefined);
+/** instances maps each synthesis instance to its state (loading, idle, busy, failed...). */
+export const instances = writable<Map<number, string>>(new Map());
+/** throughput is seconds of audio synthesized per second of wall time, over the last half minute. */
+export const throughput = writable<number>(0);
+/** firstRunDismissed hides the first-run dialog for this session. */
+export const firstRunDismissed = writable<boolean>(false);
 
-export interface Playback { playing: boolean; paused: boolean; waiting: boolean; segmentId: number; offset: number; rate: number; volume: number }
+export interface Playback {
+  playing: boolean; paused: boolean; waiting: boolean; segmentId: number; offset: number; rate: number; volume: number;
+  /** previewVoice is the voice being previewed (segmentId is 0 then). */
+  previewVoice?: string;
+}
 export const playback = writable<Playback>({ playing: false, paused: false, waiting: false, segmentId: 0, offset: 0, rate: 1, volume: 1 });
 
 export interface Notice { id: number; kind: "error" | "info"; text: string }
@@ -82,9 +101,58 @@ export function applyPlayerEvent(p: Playback, e: PlayerEvent): Playback {
       return { ...p, paused: false };
     case "stopped":
     case "ended":
-      return { ...p, playing: false, paused: false, waiting: false };
+      return { ...p, playing: false, paused: false, waiting: false, previewVoice: undefined };
   }
   return p;
+}
+
+/** applyInstanceEvent returns the instance states after e; a pool event (Instance -1) that
+ * shrinks the pool drops the instances beyond its size. */
+export function applyInstanceEvent(m: Map<number, string>, e: InstanceEvent): Map<number, string> {
+  const out = new Map(m);
+  if (e.Instance < 0) {
+    for (const k of out.keys()) if (k >= e.Size) out.delete(k);
+    return out;
+  }
+  if (e.State === "retired") out.delete(e.Instance);
+  else out.set(e.Instance, e.State);
+  return out;
+}
+
+/** countInstances returns how many instances are busy and how many idle. */
+export function countInstances(m: Map<number, string>): { busy: number; idle: number } {
+  let busy = 0, idle = 0;
+  for (const s of m.values()) {
+    if (s === "busy") busy++;
+    else if (s === "idle") idle++;
+  }
+  return { busy, idle };
+}
+
+export interface Sample { t: number; audio: number }
+
+/** addSample appends the total audio seconds at time t (ms) and drops samples older than window
+ * ms; a drop in the total (a job removed or retried) starts the measurement over. */
+export function addSample(samples: Sample[], t: number, audio: number, window = 30000): Sample[] {
+  const last = samples[samples.length - 1];
+  const kept = last && audio < last.audio ? [] : samples.filter((s) => t - s.t <= window);
+  return [...kept, { t, audio }];
+}
+
+/** rateOf returns the audio seconds made per wall second across samples (0 with too little data). */
+export function rateOf(samples: Sample[]): number {
+  if (samples.length < 2) return 0;
+  const a = samples[0], b = samples[samples.length - 1];
+  const dt = (b.t - a.t) / 1000;
+  return dt >= 1 ? Math.max(0, (b.audio - a.audio) / dt) : 0;
+}
+
+/** formatBytes writes a size in binary units. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
 /** formatDuration writes seconds as h:mm:ss or m:ss. */
@@ -99,6 +167,49 @@ export function formatDuration(s: number): string {
 
 export async function refreshStatus(): Promise<void> {
   status.set(await backend.status());
+}
+
+/** loadPreferences reads the stored settings and applies language and theme. */
+export async function loadPreferences(): Promise<void> {
+  if (!connected()) return;
+  const p = await attempt(api.preferences);
+  if (p) applyPreferences(p);
+}
+
+function applyPreferences(p: Preferences): void {
+  preferences.set(p);
+  locale.set(p.language);
+  theme.set(p.theme);
+}
+
+/** savePreferences stores a change of settings; on error the old settings stay. */
+export async function savePreferences(change: Partial<Preferences>): Promise<boolean> {
+  const next = { ...get(preferences), ...change };
+  if (!connected()) {
+    applyPreferences(next);
+    return true;
+  }
+  try {
+    await api.setPreferences(next);
+  } catch (e) {
+    notify("error", String((e as Error)?.message ?? e), 10000);
+    return false;
+  }
+  applyPreferences(next);
+  return true;
+}
+
+export async function refreshVoices(): Promise<void> {
+  if (!connected()) return;
+  const list = await attempt(api.voices);
+  if (list) voices.set(list);
+}
+
+let samples: Sample[] = [];
+function measureThroughput(list: Job[]): void {
+  const now = typeof performance !== "undefined" ? performance.now() : Date.now();
+  samples = addSample(samples, now, list.reduce((a, j) => a + j.audioSeconds, 0));
+  throughput.set(rateOf(samples));
 }
 
 export async function refreshJobs(): Promise<void> {
@@ -150,6 +261,7 @@ export function connect(): () => void {
       const known = get(jobs).some((j) => j.id === e.JobID);
       if (known) jobs.update((l) => applyJobEvent(l, e));
       else refreshJobs();
+      measureThroughput(get(jobs));
     }),
     onEvent("segment", (e) => {
       pendingSegments.push(e);
@@ -162,8 +274,30 @@ export function connect(): () => void {
       playback.update((p) => applyPlayerEvent(p, e));
       if (e.error) notify("error", e.error);
     }),
-    onEvent("instance", () => refreshStatus()),
+    onEvent("instance", (e) => {
+      instances.update((m) => applyInstanceEvent(m, e));
+      if (e.Instance < 0) refreshStatus();
+    }),
     onEvent("import", (r) => reportImports([r])),
+    onEvent("model", (e) => {
+      modelTask.set(e.finished ? undefined : e);
+      if (e.finished) {
+        if (e.error) notify("error", e.error, 15000);
+        else notify("info", translateNow("model.ready"));
+        refreshStatus();
+        refreshVoices();
+      }
+    }),
+    onEvent("voice", (e) => {
+      if (e.error) notify("error", e.error, 12000);
+      else if (e.voice) notify("info", translateNow("voices.added", { name: e.voice.name }));
+      refreshVoices();
+    }),
+    onEvent("engines", (e) => {
+      if (e.error) notify("error", e.error, 12000);
+      instances.set(new Map());
+      refreshStatus();
+    }),
   ];
   onFileDrop((paths) => {
     // the backend imports dropped files itself (Go's OnFileDrop); here we only refresh

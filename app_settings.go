@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+
+	wruntime "github.com/wailsapp/wails/v2/pkg/runtime"
+
+	"github.com/viettts-studio/studio/backend/audio"
+	"github.com/viettts-studio/studio/backend/audio/player"
+	"github.com/viettts-studio/studio/backend/studio"
+	"github.com/viettts-studio/studio/backend/system"
+)
+
+// Preferences returns the stored settings of the Settings view.
+func (a *App) Preferences() (studio.Preferences, error) { return a.studio.Preferences(a.bg()) }
+
+// SetPreferences stores p. When the device settings changed, synthesis restarts with them in the
+// background and reports the outcome as an "engines" event.
+func (a *App) SetPreferences(p studio.Preferences) error {
+	changed, err := a.studio.SetPreferences(a.bg(), p)
+	if err != nil {
+		return err
+	}
+	if changed {
+		a.restartEngines()
+	}
+	return nil
+}
+
+// EnginesEvent says how a restart of synthesis ended.
+type EnginesEvent struct {
+	Running   bool   `json:"running"`
+	Instances int    `json:"instances"`
+	Reason    string `json:"reason"`
+	Error     string `json:"error,omitempty"`
+}
+
+// restartEngines rebuilds the engines from the stored settings and the installed model, in the
+// background, and emits "engines" when done.
+func (a *App) restartEngines() {
+	a.goBackground(func(ctx context.Context) {
+		ev := EnginesEvent{}
+		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
+			ev.Error = err.Error()
+			a.log.Warn("synthesis not restarted", "err", err)
+		}
+		ev.Running, ev.Instances, ev.Reason = a.studio.Synthesizing()
+		a.emit("engines", ev)
+	})
+}
+
+// DeviceInfo is the Device section of Settings.
+type DeviceInfo struct {
+	Providers []ProviderView `json:"providers"`
+	Selected  string         `json:"selected"`
+	Running   bool           `json:"running"`
+	Instances int            `json:"instances"`
+	Reason    string         `json:"reason"`
+	GPUs      []GPUView      `json:"gpus"`
+	GPUNote   string         `json:"gpuNote,omitempty"`
+}
+
+// ProviderView is one execution provider and whether it can run here.
+type ProviderView struct {
+	Name      string `json:"name"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"`
+	Fix       string `json:"fix,omitempty"`
+}
+
+// GPUView is one GPU with its memory as NVML reports it.
+type GPUView struct {
+	Name      string `json:"name"`
+	FreeBytes uint64 `json:"freeBytes"`
+	Total     uint64 `json:"totalBytes"`
+}
+
+// Device reports the providers, the effective instance count and why, and the GPUs' free memory.
+func (a *App) Device() DeviceInfo {
+	r := system.Diagnose(a.dirs)
+	d := DeviceInfo{Selected: string(r.Selected), GPUNote: r.GPU.Error}
+	for _, p := range r.Providers {
+		d.Providers = append(d.Providers, ProviderView{Name: string(p.Provider), Available: p.Available, Reason: p.Reason, Fix: p.Fix})
+	}
+	for _, g := range r.GPU.Devices {
+		d.GPUs = append(d.GPUs, GPUView{Name: g.Name, FreeBytes: g.FreeBytes, Total: g.TotalBytes})
+	}
+	d.Running, d.Instances, d.Reason = a.studio.Synthesizing()
+	return d
+}
+
+// Model describes the installed model.
+func (a *App) Model() studio.ModelInfo { return a.studio.Model() }
+
+// ModelEvent reports a model operation: progress, then a last event with Finished set.
+type ModelEvent struct {
+	studio.ModelProgress
+	Finished bool              `json:"finished"`
+	Error    string            `json:"error,omitempty"`
+	Model    *studio.ModelInfo `json:"model,omitempty"`
+}
+
+// DownloadModel downloads, checks and installs the official model in the background (the user
+// accepted its CC BY-NC licence in the window); progress comes as "model" events.
+func (a *App) DownloadModel() {
+	a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+		return a.studio.DownloadModel(ctx, "", "", p)
+	})
+}
+
+// InstallModelFrom compiles the checkpoint in folder (empty: ask with a folder dialog) in the
+// background; progress comes as "model" events. It returns the folder chosen ("" when canceled).
+func (a *App) InstallModelFrom(folder string) (string, error) {
+	if folder == "" {
+		var err error
+		folder, err = wruntime.OpenDirectoryDialog(a.ctx, wruntime.OpenDialogOptions{Title: "VietTTS checkpoint (llm.pt, flow.pt, hift.pt, config.yaml)"})
+		if err != nil || folder == "" {
+			return "", err
+		}
+	}
+	a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+		return a.studio.InstallModel(ctx, folder, p)
+	})
+	return folder, nil
+}
+
+// VerifyModel re-hashes the installed model in the background; the result comes as a "model" event.
+func (a *App) VerifyModel() {
+	a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+		return a.studio.Model(), a.studio.VerifyModel(ctx, p)
+	})
+}
+
+// modelTask runs f in the background with throttled progress events, then restarts synthesis
+// when a model is installed.
+func (a *App) modelTask(f func(context.Context, func(studio.ModelProgress)) (studio.ModelInfo, error)) {
+	a.goBackground(func(ctx context.Context) {
+		var last studio.ModelProgress
+		info, err := f(ctx, func(p studio.ModelProgress) {
+			// one event per percent or step: a 2 GB download must not flood the window
+			if p.Stage == last.Stage && p.What == last.What && p.Done-last.Done < 0.01 && p.Done < 1 {
+				return
+			}
+			last = p
+			a.emit("model", ModelEvent{ModelProgress: p})
+		})
+		ev := ModelEvent{ModelProgress: last, Finished: true, Model: &info}
+		if err != nil {
+			ev.Error = err.Error()
+			a.log.Warn("model operation failed", "err", err)
+		} else if running, _, _ := a.studio.Synthesizing(); !running && info.Installed {
+			if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
+				ev.Error = err.Error()
+			}
+		}
+		a.emit("model", ev)
+	})
+}
+
+// Voices lists the built-in and cloned voices.
+func (a *App) Voices() ([]studio.VoiceInfo, error) { return a.studio.Voices() }
+
+// PreviewVoice reads the sample sentence with voice and plays it, in the background; the player
+// events say when it plays, and a "voice" event carries an error.
+func (a *App) PreviewVoice(voice string) error {
+	if err := a.openPlayer(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.playing = nil
+	a.mu.Unlock()
+	a.player.Load([]player.Item{{ID: "preview:" + voice, Audio: audio.SourceFunc(func(ctx context.Context) ([]float32, error) {
+		return a.studio.Preview(ctx, voice, "")
+	})}})
+	return a.player.Play(0)
+}
+
+// VoiceEvent reports the end of adding a voice.
+type VoiceEvent struct {
+	Clip  string            `json:"clip"`
+	Voice *studio.VoiceInfo `json:"voice,omitempty"`
+	Error string            `json:"error,omitempty"`
+}
+
+// AddVoice clones a voice named name from the clip at path in the background (empty path: ask
+// with a file dialog) and reports it as a "voice" event. It returns the clip chosen.
+func (a *App) AddVoice(name, clip string) (string, error) {
+	if clip == "" {
+		var err error
+		clip, err = wruntime.OpenFileDialog(a.ctx, wruntime.OpenDialogOptions{Title: "VietTTS Studio",
+			Filters: []wruntime.FileFilter{{DisplayName: "Audio", Pattern: "*.wav;*.flac;*.mp3;*.ogg"}}})
+		if err != nil || clip == "" {
+			return "", err
+		}
+	}
+	a.goBackground(func(ctx context.Context) {
+		ev := VoiceEvent{Clip: clip}
+		v, err := a.studio.CloneVoice(ctx, name, clip)
+		if err == nil {
+			ev.Voice = &v
+			if running, _, _ := a.studio.Synthesizing(); running {
+				err = a.studio.RestartEngines(ctx)
+			}
+		}
+		if err != nil {
+			ev.Error = err.Error()
+			a.log.Warn("adding a voice failed", "clip", clip, "err", err)
+		}
+		a.emit("voice", ev)
+	})
+	return clip, nil
+}
+
+// ChooseFolder asks for a folder (for the output folder setting); "" when canceled.
+func (a *App) ChooseFolder(title string) (string, error) {
+	return wruntime.OpenDirectoryDialog(a.ctx, wruntime.OpenDialogOptions{Title: title})
+}
+
+// audioClip reports whether a dropped file is a voice clip rather than a document.
+func audioClip(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".wav", ".flac", ".mp3", ".ogg", ".oga", ".m4a":
+		return true
+	}
+	return false
+}
+
+// onDrop imports dropped documents and clones voices from dropped audio clips.
+func (a *App) onDrop(paths []string) {
+	var docs []string
+	for _, p := range paths {
+		if audioClip(p) {
+			if _, err := a.AddVoice("", p); err != nil {
+				a.emit("voice", VoiceEvent{Clip: p, Error: err.Error()})
+			}
+			continue
+		}
+		docs = append(docs, p)
+	}
+	if len(docs) > 0 {
+		a.importInBackground(docs)
+	}
+}
+
+// goBackground runs f in a goroutine the app waits for on shutdown; f's context ends then.
+func (a *App) goBackground(f func(ctx context.Context)) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx := a.life
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		f(ctx)
+	}()
+}
+
+// exportTarget is where an export goes when the dialog names no file: in the output folder
+// setting, a file named after the title (a folder when split by chapter), or "" to ask with a
+// save dialog.
+func (a *App) exportTarget(title, ext string, folder bool) string {
+	p, err := a.studio.Preferences(a.bg())
+	if err != nil || p.OutputDir == "" {
+		return ""
+	}
+	if folder {
+		return filepath.Join(p.OutputDir, safeFileName(title))
+	}
+	return filepath.Join(p.OutputDir, safeFileName(title)+ext)
+}
+
+// safeFileName keeps a title usable as a file name on every platform.
+func safeFileName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\:*?"<>|`, r) || r < 32 {
+			return '_'
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if s == "" || s == "." || s == ".." {
+		return "audiobook"
+	}
+	return s
+}

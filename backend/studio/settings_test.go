@@ -1,0 +1,69 @@
+package studio
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/viettts-studio/studio/backend/home"
+)
+
+func TestPreferencesDefaultsPersistAndValidate(t *testing.T) {
+	t.Setenv(home.EnvHome, t.TempDir())
+	s, _ := open(t)
+	ctx := t.Context()
+	p, err := s.Preferences(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Preferences{Language: "vi", Theme: "dark", Provider: "auto", Instances: "default"}
+	if p != want {
+		t.Fatalf("defaults = %+v, want %+v", p, want)
+	}
+
+	out := filepath.Join(t.TempDir(), "Sách nói")
+	changed, err := s.SetPreferences(ctx, Preferences{Language: "en", Theme: "light", OutputDir: out, Provider: "cpu", Instances: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !changed {
+		t.Error("provider and instances changed but SetPreferences says the device did not")
+	}
+	if st, err := os.Stat(out); err != nil || !st.IsDir() {
+		t.Errorf("output folder not created: %v", err)
+	}
+	got, err := s.Preferences(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Preferences{Language: "en", Theme: "light", OutputDir: out, Provider: "cpu", Instances: "2"}); got != want {
+		t.Fatalf("after saving = %+v, want %+v", got, want)
+	}
+	es, err := s.EngineSettingsOf(ctx)
+	if err != nil || es.Provider != "cpu" || es.Instances != "2" {
+		t.Errorf("engine settings = %+v, %v", es, err)
+	}
+
+	got.Theme = "dark"
+	if changed, err := s.SetPreferences(ctx, got); err != nil || changed {
+		t.Errorf("changing only the theme: device changed %v, err %v", changed, err)
+	}
+
+	for _, bad := range []Preferences{
+		{Language: "fr", Theme: "dark", Provider: "auto", Instances: "default"},
+		{Language: "vi", Theme: "pink", Provider: "auto", Instances: "default"},
+		{Language: "vi", Theme: "dark", Provider: "tpu", Instances: "default"},
+		{Language: "vi", Theme: "dark", Provider: "auto", Instances: "0"},
+		{Language: "vi", Theme: "dark", Provider: "auto", Instances: "default", OutputDir: "relative/folder"},
+	} {
+		if _, err := s.SetPreferences(ctx, bad); err == nil {
+			t.Errorf("SetPreferences(%+v) accepted an invalid value", bad)
+		} else if !strings.Contains(err.Error(), "use") && !strings.Contains(err.Error(), "choose") {
+			t.Errorf("error %q does not say what to do", err)
+		}
+	}
+	if after, _ := s.Preferences(ctx); after.Theme != "dark" || after.Language != "en" {
+		t.Errorf("a rejected change altered the settings: %+v", after)
+	}
+}

@@ -1,0 +1,182 @@
+// End-to-end tests of VietTTS Studio in real Chromium (playwright-core driving Debian's chromium)
+// against the app's dev server (the app built with the `dev` tag: the frontend and the Go bindings
+// over a websocket), with the real Go backend on a tiny random-weight model. tools/e2e/run.sh
+// prepares all that and runs this file:
+//
+//   node tools/e2e/e2e.mjs URL WORKDIR OUTDIR
+//
+// WORKDIR holds the documents to drop and the export folder; OUTDIR receives screenshots. The
+// tests run in order on one page (each builds on the one before) and the last line is
+// "e2e: N passed, N failed".
+import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const { chromium } = createRequire(path.join(root, "frontend/package.json"))("playwright-core");
+const [url = "http://localhost:34115", work = mkdtempSync(path.join(tmpdir(), "e2e-")), out = path.join(root, "test-artifacts/e2e")] = process.argv.slice(2);
+mkdirSync(out, { recursive: true });
+
+// Two documents. "Hà Nội" is in some sentences of the first only: the lexicon test counts on it.
+const docs = {
+  "ha-noi.txt": "Mùa thu Hà Nội\n\nSáng nay trời se lạnh. Tôi đi dạo quanh hồ Gươm ở Hà Nội. Lá vàng rơi trên mặt nước. Hà Nội vào thu thật đẹp. Chiều về, phố xá đông vui.\n",
+  "que-nha.txt": "Quê nhà\n\nQuê tôi có cánh đồng lúa xanh. Mẹ tôi nấu cơm chiều. Em bé chơi ngoài sân.\n",
+};
+const WORD = "Hà Nội", READING = "thủ đô Hà Nội";
+
+const results = [];
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const expect = (ok, msg) => { if (!ok) throw new Error(msg); };
+
+// a fresh profile each run (playwright passes it to chromium as --user-data-dir)
+const browser = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "chromium-")), {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  viewport: { width: 1280, height: 820 },
+});
+const page = browser.pages()[0] ?? (await browser.newPage());
+const consoleErrors = [];
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+const shot = (name) => page.screenshot({ path: path.join(out, name + ".png") });
+const segmentsOf = (chapterId) => page.evaluate((id) => window.go.main.App.Segments(id), chapterId);
+
+let paths = [];
+let project; // the first document's project, as the backend sees it
+
+test("the page loads with the Go backend connected", async () => {
+  await page.goto(url);
+  await page.waitForFunction(() => window.go?.main?.App !== undefined, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector("footer")?.textContent?.includes("CPU"), null, { timeout: 30000 });
+  const footer = await page.locator("footer").textContent();
+  expect(/VietTTS/.test(footer), `status bar does not show the installed model: ${footer}`);
+  expect((await page.locator("[role=dialog]").count()) === 0, "the first-run dialog shows although a model is installed");
+});
+
+test("two files dropped through Wails' drop path become two jobs that both reach done", async () => {
+  paths = Object.entries(docs).map(([name, text]) => { const p = path.join(work, name); writeFileSync(p, text); return p; });
+  await page.evaluate((p) => window.WailsInvoke("DD:640:400:" + p.join("\n")), paths);
+  await page.waitForFunction(() => document.querySelectorAll("[data-job]").length === 2, null, { timeout: 30000 });
+  await shot("queue-running");
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-job]")].every((c) => c.getAttribute("data-state") === "done"),
+    null, { timeout: 240000 });
+  const titles = await page.locator("[data-job] .title").allTextContents();
+  expect(titles.some((t) => /ha-noi|Hà Nội/.test(t)) && titles.some((t) => /que-nha|Quê nhà/.test(t)), `job titles: ${titles}`);
+  await shot("queue-done");
+});
+
+test("playing a sentence highlights it", async () => {
+  const jobs = await page.evaluate(() => window.go.main.App.Jobs());
+  const job = jobs.find((j) => /ha-noi|Hà Nội/.test(j.title));
+  project = await page.evaluate((id) => window.go.main.App.Project(id), job.projectId);
+  await page.locator(`[data-job="${job.id}"] [data-action=open]`).click();
+  await page.waitForSelector("[data-segment]");
+  const target = await page.locator("[data-segment]").nth(1).getAttribute("data-segment");
+  // record every sentence that gets highlighted: a tiny model's sentence may be over in a moment
+  await page.evaluate(() => {
+    window.__highlighted = [];
+    new MutationObserver((ms) => {
+      for (const m of ms) {
+        const el = m.target;
+        if (el instanceof HTMLElement && el.classList?.contains("playing")) window.__highlighted.push(el.dataset.segment);
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["class"], childList: true });
+  });
+  await page.locator(`[data-segment="${target}"] [data-action=play]`).click();
+  await page.waitForFunction((id) => window.__highlighted.includes(id) || document.querySelector(`.seg.playing[data-segment="${id}"]`),
+    target, { timeout: 30000 });
+  await shot("document-playing");
+  const first = await page.evaluate(() => window.__highlighted[0]);
+  expect(first === undefined || first === target, `the first highlighted sentence was ${first}, not the one clicked (${target})`);
+  await page.evaluate(() => window.go.main.App.Stop());
+});
+
+test("a lexicon entry re-renders only the sentences it changes", async () => {
+  await page.locator("input[name=showSpoken]").check();
+  const chapter = project.chapters[0].id;
+  const before = await segmentsOf(chapter);
+  const otherJob = (await page.evaluate(() => window.go.main.App.Jobs())).find((j) => j.projectId !== project.id);
+  const otherProject = await page.evaluate((id) => window.go.main.App.Project(id), otherJob.projectId);
+  const otherBefore = await segmentsOf(otherProject.chapters[0].id);
+  const affected = before.filter((s) => s.source.includes(WORD)).map((s) => String(s.id));
+  expect(affected.length > 0 && affected.length < before.length, `test document: ${affected.length} of ${before.length} sentences have ${WORD}`);
+  // watch which sentences leave the done state
+  await page.evaluate(() => {
+    window.__rerendered = new Set();
+    new MutationObserver((ms) => {
+      for (const m of ms) {
+        const el = m.target;
+        if (el instanceof HTMLElement && el.dataset.segment && el.dataset.state !== "done") window.__rerendered.add(el.dataset.segment);
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+  });
+  await page.fill("input[name=lexWord]", WORD);
+  await page.fill("input[name=lexSpoken]", READING);
+  await page.press("input[name=lexSpoken]", "Enter");
+  await page.waitForFunction((n) => [...document.querySelectorAll("[role=status]")].some((e) => e.textContent.includes(`Đọc lại ${n} câu`)),
+    affected.length, { timeout: 15000 });
+  // the affected sentences show the new reading and are rendered again; the others are untouched
+  await page.waitForFunction(({ ids, reading }) => ids.every((id) => {
+    const row = document.querySelector(`[data-segment="${id}"]`);
+    return row && row.getAttribute("data-state") === "done" && row.querySelector(".spoken")?.textContent.includes(reading);
+  }), { ids: affected, reading: READING }, { timeout: 120000 });
+  const after = await segmentsOf(chapter);
+  for (const s of after) {
+    const old = before.find((b) => b.id === s.id);
+    const changed = old.spoken !== s.spoken;
+    expect(changed === affected.includes(String(s.id)), `sentence ${s.id} "${s.source}": spoken ${changed ? "changed" : "unchanged"}`);
+    expect(s.state === "done", `sentence ${s.id} is ${s.state}`);
+    if (!changed) expect(s.seconds === old.seconds, `unchanged sentence ${s.id} was rendered again (${old.seconds} s → ${s.seconds} s)`);
+  }
+  const rerendered = await page.evaluate(() => [...window.__rerendered]);
+  for (const id of rerendered) expect(affected.includes(id), `sentence ${id} was re-rendered but does not contain ${WORD}`);
+  const otherAfter = await segmentsOf(otherProject.chapters[0].id);
+  expect(JSON.stringify(otherAfter) === JSON.stringify(otherBefore), "the other document changed");
+  await shot("document-lexicon");
+});
+
+test("exporting an MP3 writes it to the output folder", async () => {
+  const exportDir = path.join(work, "Sách nói");
+  await page.keyboard.press("Alt+4");
+  await page.fill("input[name=outputDir]", exportDir);
+  await page.press("input[name=outputDir]", "Tab");
+  await page.waitForFunction(async () => (await window.go.main.App.Preferences()).outputDir !== "", null, { timeout: 10000 });
+  await shot("settings");
+  await page.keyboard.press("Alt+2");
+  await page.locator("[data-action=export]").click();
+  await page.waitForFunction(() => [...document.querySelectorAll("select[name=format] option")].some((o) => o.value === "mp3"));
+  await page.selectOption("select[name=format]", "mp3");
+  await page.locator("[data-action=export-go]").click();
+  await page.waitForFunction(() => [...document.querySelectorAll("[role=status]")].some((e) => e.textContent.includes("Đã xuất")),
+    null, { timeout: 120000 });
+  const files = readdirSync(exportDir).filter((f) => f.endsWith(".mp3"));
+  expect(files.length === 1, `mp3 files in ${exportDir}: ${readdirSync(exportDir)}`);
+  const file = path.join(exportDir, files[0]);
+  const head = readFileSync(file).subarray(0, 3);
+  expect(statSync(file).size > 1000, `${file} is only ${statSync(file).size} bytes`);
+  expect(head.toString("latin1") === "ID3" || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0), `${file} does not start like an MP3`);
+});
+
+test("the page raised no uncaught errors", async () => {
+  expect(consoleErrors.length === 0, consoleErrors.join("\n"));
+});
+
+for (const { name, fn } of tests) {
+  const start = Date.now();
+  try {
+    await fn();
+    results.push(true);
+    console.log(`PASS: ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push(false);
+    console.log(`FAIL: ${name}: ${e.message.split("\n").slice(0, 6).join("\n      ")}`);
+    await shot("failed-" + results.length).catch(() => {});
+  }
+}
+await browser.close();
+const passed = results.filter(Boolean).length;
+console.log(`\ne2e: ${passed} passed, ${results.length - passed} failed`);
+process.exit(passed === results.length ? 0 : 1);
