@@ -191,6 +191,13 @@ type Result struct {
 	Timeline       audio.Timeline
 }
 
+// LogValue summarizes an export for logs.
+func (r Result) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("files", len(r.Files)), slog.Float64("hours", round2(r.Timeline.Seconds()/3600)),
+		slog.Float64("measured_lufs", round2(r.Measured)), slog.Float64("gain_db", round2(r.GainDB)),
+		slog.Float64("output_lufs", round2(r.Output)), slog.Float64("limited_s", round2(r.LimitedSeconds)))
+}
+
 // Paths lists the written files' paths.
 func (r Result) Paths() []string {
 	var p []string

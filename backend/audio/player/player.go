@@ -91,6 +91,16 @@ type Event struct {
 	Err    error
 }
 
+// LogValue prints an event compactly in logs.
+func (e Event) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("kind", e.Kind.String()), slog.Int("index", e.Index), slog.String("id", e.ID),
+		slog.Duration("offset", e.Offset)}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	return slog.GroupValue(attrs...)
+}
+
 // Options configure a Player.
 type Options struct {
 	// Buffer is the speaker's buffer: latency against robustness. 0 means 100 ms.
