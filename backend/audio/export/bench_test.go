@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
@@ -118,4 +119,38 @@ func watchHeap() (*uint64, func()) {
 	}()
 	runtime.GC()
 	return &peak, func() { close(done); wg.Wait() }
+}
+
+// BenchmarkExportFormats exports the same 6 minutes of synthetic speech (36 segments of 10 s) to
+// every available format with the ACX preset and the default bitrates, reporting the file size.
+//
+//	go test -run '^$' -bench ExportFormats -benchtime 1x ./backend/audio/export/
+func BenchmarkExportFormats(b *testing.B) {
+	book := &audio.Book{Title: "Benchmark", Chapters: []audio.Chapter{{Title: "Chương 1"}}}
+	for i := range 36 {
+		book.Chapters[0].Segments = append(book.Chapters[0].Segments, audio.Segment{ID: fmt.Sprint(i), Text: "câu",
+			Audio: audio.SourceFunc(func(context.Context) ([]float32, error) { return syntheticSegment(i, 10), nil })})
+	}
+	for _, fi := range Formats() {
+		if !fi.Available {
+			continue
+		}
+		b.Run(string(fi.Format), func(b *testing.B) {
+			var size int64
+			var seconds float64
+			for b.Loop() {
+				res, err := Export(b.Context(), book, filepath.Join(b.TempDir(), "book"), Options{Format: fi.Format, Loudness: audio.PresetACX})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := os.Stat(res.Files[0].Path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size, seconds = st.Size(), res.Timeline.Seconds()
+			}
+			b.ReportMetric(float64(size)/1e6, "MB")
+			b.ReportMetric(seconds*float64(b.N)/b.Elapsed().Seconds(), "x-realtime")
+		})
+	}
 }
