@@ -178,7 +178,9 @@ func New(o Options) *Player {
 
 // Open starts the speaker at audio.Rate (the system's mixer converts to the device's rate) and
 // checks that the device really plays: ALSA is probed first, and then the device must ask for
-// samples within StartTimeout. Either failure returns an error wrapping ErrNoDevice.
+// samples within StartTimeout. Either failure returns an error wrapping ErrNoDevice. After a
+// failed probe Open may be called again (a device was plugged in); after the speaker started,
+// not (beep's speaker starts once per process).
 func (p *Player) Open() error {
 	p.mu.Lock()
 	if p.opened || p.closed {
@@ -189,6 +191,9 @@ func (p *Player) Open() error {
 	p.mu.Unlock()
 	if p.probe != nil {
 		if err := p.probe(); err != nil {
+			p.mu.Lock()
+			p.opened = false // the speaker was not touched: Open may be tried again
+			p.mu.Unlock()
 			return err
 		}
 	}
@@ -383,7 +388,7 @@ func (p *Player) moveTo(i int, pos float64) {
 	p.cur, p.pos, p.waiting, p.sinceEv = i, pos, false, 0
 	p.st.reset()
 	p.emit(Segment)
-	p.kickLoaderLocked()
+	p.kickLoader()
 }
 
 // emit queues an event for the dispatcher; p.mu is held.
@@ -429,8 +434,6 @@ func (p *Player) kickLoader() {
 	default:
 	}
 }
-
-func (p *Player) kickLoaderLocked() { p.kickLoader() }
 
 // loader keeps the current item and Lookahead items after it loaded, each load in its own
 // goroutine so a segment still being synthesized does not hold up the others, and cancels loads
