@@ -2,6 +2,8 @@ package gpu_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -62,3 +64,5 @@ func cpuOptions(t testing.TB, threads int) *onnx.SessionOptions {
 	t.Cleanup(func() { so.Destroy() })
 	return so
 }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
