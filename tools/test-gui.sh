@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# GUI test: launches the built app in a real window under Xvfb, checks the window exists with the
-# app's title and shows non-blank content, saves a screenshot (test-artifacts/gui/, not in git),
-# and checks that a second launch focuses the running app instead of opening another window.
+# GUI tests, the single entry point for everything GUI that `make test` runs after the Vitest unit
+# tests:
+#  1. the built app in a real window under Xvfb, with a tiny random-weight model installed and one
+#     document queued: the window exists with the app's title and shows non-blank content;
+#     screenshots of the queue, the document view during playback and the settings, driven with
+#     the app's keyboard shortcuts (test-artifacts/gui/, not in git), each checked non-blank and
+#     different from the others; a second launch focuses the running app; the log file is written.
+#  2. the end-to-end tests in Chromium (tools/e2e/run.sh), unless VIETTTS_GUI_SKIP_E2E=1.
+# The last line is "gui: N passed, N failed".
 #
 #   tools/test-gui.sh [BINARY]      (default build/bin/viettts-studio; `make build` makes it)
 set -uo pipefail
@@ -26,6 +32,18 @@ done
 home=$(mktemp -d)
 export VIETTTS_STUDIO_HOME="$home/data" HOME="$home" XDG_RUNTIME_DIR="$home/run"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+# Sound goes to an ALSA device that plays into nothing, so playback runs on a machine without one.
+printf 'pcm.!default {\n\ttype file\n\tslave.pcm "null"\n\tfile "/dev/null"\n\tformat "raw"\n}\n' >"$home/.asoundrc"
+# A tiny random-weight model (it does not speak, but synthesizes and plays like the real one) and
+# one queued document, so the queue, the document and playback have something to show.
+model=no
+if go run ./tools/e2e/tinybundle -out "$VIETTTS_STUDIO_HOME/cache/models/viet-tts" 2>"$OUT/tinybundle.log"; then
+	model=yes
+	printf 'Mùa thu Hà Nội\n\nSáng nay trời se lạnh. Tôi đi dạo quanh hồ Gươm. Lá vàng rơi trên mặt nước.\n\nHà Nội vào thu thật đẹp. Chiều về, phố xá đông vui. Đêm xuống, đèn đường lung linh.\n' >"$home/mua-thu.txt"
+	"$BIN" add "$home/mua-thu.txt" >"$OUT/add.log" 2>&1 || bad "queuing a document with '$BIN add' failed (see $OUT/add.log)"
+else
+	bad "tiny model not built (see $OUT/tinybundle.log); screenshots show the first-run dialog"
+fi
 exec 3< <(Xvfb -displayfd 1 -screen 0 1280x860x24 -nolisten tcp 2>"$OUT/xvfb.log")
 read -r -t 20 dnum <&3 || { bad "Xvfb did not start (see $OUT/xvfb.log)"; finish; }
 export DISPLAY=":$dnum"
@@ -55,7 +73,55 @@ for _ in $(seq 1 60); do
 done
 if [ "$colors" -gt 200 ]; then ok "window shows rendered content ($colors colours, $OUT/window.png)"; else bad "window looks blank ($colors colours, $OUT/window.png)"; fi
 
-# 3. A second launch hands over to the running app and exits (Wails exits it with status 1);
+# 3. Screenshots of the queue, the document view during playback, and the settings, reached with
+#    the keyboard shortcuts (Alt+1/2/4; Space plays the open document from the start).
+xdotool windowfocus --sync "$win" 2>/dev/null || xdotool windowfocus "$win" 2>/dev/null
+shoot() { # shoot NAME: screenshot into $OUT/NAME.png; prints its colour count
+	import -window root "$OUT/$1.png" 2>/dev/null
+	convert "$OUT/$1.png" -format '%k' info: 2>/dev/null || echo 0
+}
+differs() { # differs A B: whether two screenshots differ in more than a few pixels
+	local d
+	d=$(compare -metric AE "$OUT/$1.png" "$OUT/$2.png" null: 2>&1 | awk '{printf "%d", $1}')
+	[ "${d:-0}" -gt 1000 ]
+}
+settle() { # settle NAME: take screenshots until two in a row are the same (the view is drawn)
+	local c prev=""
+	for _ in $(seq 1 20); do
+		sleep 0.3
+		c=$(shoot "$1")
+		[ -n "$prev" ] && ! differs "$1" "$1.prev" && break
+		cp "$OUT/$1.png" "$OUT/$1.prev.png"
+		prev=$c
+	done
+	rm -f "$OUT/$1.prev.png"
+	echo "$c"
+}
+xdotool key alt+1
+c=$(settle queue)
+if [ "$c" -gt 200 ]; then ok "queue screenshot ($c colours, $OUT/queue.png)"; else bad "queue screenshot looks blank ($c colours)"; fi
+if [ "$model" = yes ]; then
+	xdotool key alt+2
+	settle document >/dev/null
+	xdotool key space
+	# playback shows as the highlighted sentence and the player bar's text: wait for the change
+	for _ in $(seq 1 40); do
+		c=$(shoot document-playing)
+		differs document-playing document && break
+		sleep 0.25
+	done
+	if [ "$c" -gt 200 ] && differs document-playing queue && differs document-playing document; then
+		ok "document view during playback ($c colours, $OUT/document-playing.png)"
+	else
+		bad "document view during playback: $c colours, or no change from the queue or from before playback ($OUT/document-playing.png)"
+	fi
+	xdotool key Escape
+fi
+xdotool key alt+4
+c=$(settle settings)
+if [ "$c" -gt 200 ] && differs settings queue; then ok "settings screenshot ($c colours, $OUT/settings.png)"; else bad "settings screenshot blank or same as the queue ($c colours)"; fi
+
+# 4. A second launch hands over to the running app and exits (Wails exits it with status 1);
 #    the first logs that it was asked to come to the front; still one window.
 timeout 20 "$BIN" >"$OUT/second.log" 2>&1
 rc=$?
@@ -67,6 +133,19 @@ else
 	bad "second launch: rc $rc, first alive: $(kill -0 "$app_pid" 2>/dev/null && echo yes || echo no), windows: $count, focus requests logged: ${focused:-0}"
 fi
 
-# 4. The app writes its log to the data folder.
+# 5. The app writes its log to the data folder.
 if [ -s "$VIETTTS_STUDIO_HOME/config/logs/studio.log" ]; then ok "log file written"; else bad "no log file in the data folder"; fi
+
+# 6. The end-to-end tests in Chromium.
+kill "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null
+app_pid=""
+if [ "${VIETTTS_GUI_SKIP_E2E:-}" != 1 ]; then
+	tools/e2e/run.sh | tee "$OUT/e2e.log"
+	line=$(tail -1 "$OUT/e2e.log")
+	if [[ "$line" =~ ^e2e:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		pass=$((pass + BASH_REMATCH[1])) fail=$((fail + BASH_REMATCH[2]))
+	else
+		bad "the end-to-end run did not finish (see $OUT/e2e.log)"
+	fi
+fi
 finish

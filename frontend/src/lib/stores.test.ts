@@ -60,3 +60,43 @@ describe("durations", () => {
     expect(formatDuration(3725)).toBe("1:02:05");
   });
 });
+
+import { addSample, applyInstanceEvent, countInstances, formatBytes, rateOf } from "./stores";
+
+describe("instances", () => {
+  it("count busy and idle, and forget retired ones", () => {
+    let m = new Map<number, string>();
+    m = applyInstanceEvent(m, { Instance: 0, State: "loading", Size: 3, Reason: "", Err: "" });
+    m = applyInstanceEvent(m, { Instance: 1, State: "busy", Size: 3, Reason: "", Err: "" });
+    m = applyInstanceEvent(m, { Instance: 2, State: "idle", Size: 3, Reason: "", Err: "" });
+    expect(countInstances(m)).toEqual({ busy: 1, idle: 1 });
+    m = applyInstanceEvent(m, { Instance: 1, State: "retired", Size: 3, Reason: "", Err: "" });
+    expect(countInstances(m)).toEqual({ busy: 0, idle: 1 });
+  });
+});
+
+describe("throughput", () => {
+  it("is audio seconds per wall second over the window", () => {
+    let s = addSample([], 0, 0);
+    expect(rateOf(s)).toBe(0);
+    s = addSample(s, 20000, 50);
+    expect(rateOf(s)).toBe(2.5);
+    s = addSample(s, 45000, 100); // the first sample is now out of the 30 s window
+    expect(s.length).toBe(2);
+    expect(rateOf(s)).toBe(2);
+  });
+  it("starts over when the total drops (a job removed)", () => {
+    let s = addSample(addSample([], 0, 0), 5000, 50);
+    s = addSample(s, 6000, 10);
+    expect(s).toEqual([{ t: 6000, audio: 10 }]);
+    expect(rateOf(s)).toBe(0);
+  });
+});
+
+describe("sizes", () => {
+  it("read in binary units", () => {
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(12.5 * 1024 * 1024)).toBe("12.5 MiB");
+    expect(formatBytes(80 * 1024 ** 3)).toBe("80.0 GiB");
+  });
+});
