@@ -29,7 +29,9 @@ type SizeProbe struct {
 	MinGain float64
 	// Interval is how often memory is read while an instance loads and warms up. Default 10 ms.
 	Interval time.Duration
-	Logger   *slog.Logger
+	// Max caps what `auto` may grow to (default inference.MaxInstances).
+	Max    int
+	Logger *slog.Logger
 }
 
 // Sizing is how many instances the pool runs, why, and what was measured. It holds the engines
@@ -42,8 +44,11 @@ type Sizing struct {
 	// was left after the measured instances.
 	Before, PerInstance, Free uint64
 	// Rates are the measured audio seconds per second with 1, 2, ... instances running together
-	// (auto only measures beyond one).
-	Rates []float64
+	// (auto only measures beyond one); Peaks the device memory in use at the peak of each of those
+	// runs, and Growth what each instance added at its peak while it loaded and warmed up alone.
+	Rates  []float64
+	Peaks  []uint64
+	Growth []uint64
 
 	mu      sync.Mutex
 	engines []inference.Engine // by instance index; nil once handed out
@@ -67,13 +72,16 @@ func MeasureSize(ctx context.Context, setting string, p SizeProbe) (*Sizing, err
 	if p.Interval <= 0 {
 		p.Interval = 10 * time.Millisecond
 	}
+	if p.Max <= 0 || p.Max > inference.MaxInstances {
+		p.Max = inference.MaxInstances
+	}
 	log := p.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	setting = strings.TrimSpace(strings.ToLower(setting))
 	auto := setting == "auto"
-	target := inference.MaxInstances
+	target := p.Max
 	if !auto {
 		n, _, err := inference.ResolveSize(setting, inference.Hardware{CUDA: true})
 		if err != nil {
@@ -96,7 +104,7 @@ func MeasureSize(ctx context.Context, setting string, p SizeProbe) (*Sizing, err
 		return nil, err
 	}
 	s.Rates = []float64{rate}
-	fit := s.fit(p)
+	fit := min(s.fit(p), target)
 	if !auto {
 		s.Size = min(target, fit)
 		switch {
@@ -128,7 +136,7 @@ func MeasureSize(ctx context.Context, setting string, p SizeProbe) (*Sizing, err
 		}
 		// Refit from this instance's growth (later instances share the CUDA context, so it is the
 		// better estimate) and the memory left with all of them at their peak together.
-		fit = s.fit(p)
+		fit = min(s.fit(p), target)
 		prev := s.Rates[len(s.Rates)-1]
 		s.Rates = append(s.Rates, rate)
 		if rate < prev*(1+p.MinGain) {
@@ -139,6 +147,9 @@ func MeasureSize(ctx context.Context, setting string, p SizeProbe) (*Sizing, err
 		}
 	}
 	s.Size = len(s.engines)
+	if why == "" && s.Size == p.Max {
+		why = fmt.Sprintf("the most allowed (%d); %s", p.Max, s.memoryNote(p))
+	}
 	if why == "" {
 		why = s.memoryNote(p)
 	}
@@ -174,6 +185,7 @@ func (s *Sizing) grow(ctx context.Context, p SizeProbe) (uint64, error) {
 	// later growth is the better estimate of what one more needs.
 	g := u.Growth()
 	s.PerInstance = g
+	s.Growth = append(s.Growth, g)
 	return g, nil
 }
 
@@ -216,6 +228,7 @@ func (s *Sizing) throughput(ctx context.Context, p SizeProbe) (float64, error) {
 	wg.Wait()
 	wall := time.Since(start).Seconds()
 	u := sm.Stop()
+	s.Peaks = append(s.Peaks, u.Peak)
 	s.Free = 0
 	if p.Total > u.Peak {
 		s.Free = p.Total - u.Peak

@@ -207,3 +207,17 @@ func (e *serialized) Synthesize(ctx context.Context, req inference.Request) (inf
 	defer e.mu.Unlock()
 	return e.Engine.Synthesize(ctx, req)
 }
+
+func TestAutoStopsAtItsCap(t *testing.T) {
+	d := newDevice(0, gib, 0)
+	p := probe(d, testengine.NewFactory(testengine.Config{Latency: 20 * time.Millisecond}), 80*gib)
+	p.Max = 2
+	s, err := gpu.MeasureSize(t.Context(), "auto", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Size != 2 || len(s.Growth) != 2 || len(s.Peaks) != 2 || !strings.Contains(s.Reason, "the most allowed (2)") {
+		t.Errorf("auto capped at 2: %d instances, growth %v, peaks %v: %s", s.Size, s.Growth, s.Peaks, s.Reason)
+	}
+}
