@@ -393,10 +393,15 @@ func (s *Store) Requeue(ctx context.Context, segmentID int64, lease string) (Job
 	var j Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		j, err = s.settle(ctx, tx, segmentID, lease, qRequeue)
+		j, err = s.RequeueTx(ctx, tx, segmentID, lease)
 		return err
 	})
 	return j, err
+}
+
+// RequeueTx is Requeue inside tx.
+func (s *Store) RequeueTx(ctx context.Context, tx *sql.Tx, segmentID int64, lease string) (Job, error) {
+	return s.settle(ctx, tx, segmentID, lease, qRequeue)
 }
 
 // Running is a running segment that a command took away from its worker; the scheduler cancels
@@ -409,39 +414,45 @@ type Running struct {
 // PauseJob stops a job from being claimed; segments already running finish. Pausing a paused job
 // does nothing; a finished job gives ErrJobFinished.
 func (s *Store) PauseJob(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := s.jobState(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if st.Finished() {
-			return fmt.Errorf("pausing job %d (%s): %w", id, st, ErrJobFinished)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'paused' WHERE id = ?`, id)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.PauseJobTx(ctx, tx, id) })
+}
+
+// PauseJobTx is PauseJob inside tx.
+func (s *Store) PauseJobTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	st, err := s.jobState(ctx, tx, id)
+	if err != nil {
 		return err
-	})
+	}
+	if st.Finished() {
+		return fmt.Errorf("pausing job %d (%s): %w", id, st, ErrJobFinished)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'paused' WHERE id = ?`, id)
+	return err
 }
 
 // ResumeJob lets a paused job be claimed again. Resuming an unpaused unfinished job does nothing;
 // a finished job gives ErrJobFinished.
 func (s *Store) ResumeJob(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := s.jobState(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if st.Finished() {
-			return fmt.Errorf("resuming job %d (%s): %w", id, st, ErrJobFinished)
-		}
-		if st != StatePaused {
-			return nil
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued' WHERE id = ?`, id); err != nil {
-			return err
-		}
-		_, err = s.refreshJob(ctx, tx, id)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.ResumeJobTx(ctx, tx, id) })
+}
+
+// ResumeJobTx is ResumeJob inside tx.
+func (s *Store) ResumeJobTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	st, err := s.jobState(ctx, tx, id)
+	if err != nil {
 		return err
-	})
+	}
+	if st.Finished() {
+		return fmt.Errorf("resuming job %d (%s): %w", id, st, ErrJobFinished)
+	}
+	if st != StatePaused {
+		return nil
+	}
+	if _, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued' WHERE id = ?`, id); err != nil {
+		return err
+	}
+	_, err = s.refreshJob(ctx, tx, id)
+	return err
 }
 
 // CancelJob cancels a job and its unfinished segments and returns the running ones, whose
@@ -482,78 +493,102 @@ func (s *Store) CancelJobTx(ctx context.Context, tx *sql.Tx, id int64) ([]Runnin
 
 // RetryJob queues a job's failed and canceled segments again, and the job with them.
 func (s *Store) RetryJob(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := s.jobState(ctx, tx, id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE segments SET state = 'queued', attempts = 0, error = '', not_before = 0
-			WHERE job_id = ? AND state IN ('failed', 'canceled')`, id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued' WHERE id = ? AND state IN ('failed', 'canceled', 'done')`, id); err != nil {
-			return err
-		}
-		_, err := s.refreshJob(ctx, tx, id)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.RetryJobTx(ctx, tx, id) })
+}
+
+// RetryJobTx is RetryJob inside tx.
+func (s *Store) RetryJobTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	if _, err := s.jobState(ctx, tx, id); err != nil {
 		return err
-	})
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE segments SET state = 'queued', attempts = 0, error = '', not_before = 0
+		WHERE job_id = ? AND state IN ('failed', 'canceled')`, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued' WHERE id = ? AND state IN ('failed', 'canceled', 'done')`, id); err != nil {
+		return err
+	}
+	_, err := s.refreshJob(ctx, tx, id)
+	return err
 }
 
 // SetJobPriority moves a job to another priority lane.
 func (s *Store) SetJobPriority(ctx context.Context, id int64, priority int) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET priority = ? WHERE id = ?`, priority, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("job %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return s.write(ctx, func(tx *sql.Tx) error { return s.SetJobPriorityTx(ctx, tx, id, priority) })
+}
+
+// SetJobPriorityTx is SetJobPriority inside tx.
+func (s *Store) SetJobPriorityTx(ctx context.Context, tx *sql.Tx, id int64, priority int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET priority = ? WHERE id = ?`, priority, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("job %d: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // MoveJob puts job id just before job before in the queue order (before 0: at the end). Order
 // decides among jobs of the same priority that have been served equally (see the package doc).
 func (s *Store) MoveJob(ctx context.Context, id, before int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		ids, err := queryInts(ctx, tx, `SELECT id FROM jobs ORDER BY position`)
-		if err != nil {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.MoveJobTx(ctx, tx, id, before) })
+}
+
+// MoveJobTx is MoveJob inside tx.
+func (s *Store) MoveJobTx(ctx context.Context, tx *sql.Tx, id, before int64) error {
+	ids, err := queryInts(ctx, tx, `SELECT id FROM jobs ORDER BY position`)
+	if err != nil {
+		return err
+	}
+	i := slices.Index(ids, id)
+	if i < 0 {
+		return fmt.Errorf("job %d: %w", id, ErrNotFound)
+	}
+	ids = slices.Delete(ids, i, i+1)
+	at := len(ids)
+	if before != 0 {
+		if at = slices.Index(ids, before); at < 0 {
+			return fmt.Errorf("job %d: %w", before, ErrNotFound)
+		}
+	}
+	ids = slices.Insert(ids, at, id)
+	for p, jid := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET position = ? WHERE id = ? AND position != ?`, p+1, jid, p+1); err != nil {
 			return err
 		}
-		i := slices.Index(ids, id)
-		if i < 0 {
-			return fmt.Errorf("job %d: %w", id, ErrNotFound)
-		}
-		ids = slices.Delete(ids, i, i+1)
-		at := len(ids)
-		if before != 0 {
-			if at = slices.Index(ids, before); at < 0 {
-				return fmt.Errorf("job %d: %w", before, ErrNotFound)
-			}
-		}
-		ids = slices.Insert(ids, at, id)
-		for p, jid := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET position = ? WHERE id = ? AND position != ?`, p+1, jid, p+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // PauseSegment keeps a queued segment from being claimed.
 func (s *Store) PauseSegment(ctx context.Context, id int64) error {
-	return s.segmentCommand(ctx, id, "pausing", []State{StateQueued}, `state = 'paused'`, true)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.PauseSegmentTx(ctx, tx, id) })
+}
+
+// PauseSegmentTx is PauseSegment inside tx.
+func (s *Store) PauseSegmentTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	return s.segmentCommandTx(ctx, tx, id, "pausing", []State{StateQueued}, `state = 'paused'`, true)
 }
 
 // ResumeSegment queues a paused segment again.
 func (s *Store) ResumeSegment(ctx context.Context, id int64) error {
-	return s.segmentCommand(ctx, id, "resuming", []State{StatePaused}, `state = 'queued'`, true)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.ResumeSegmentTx(ctx, tx, id) })
+}
+
+// ResumeSegmentTx is ResumeSegment inside tx.
+func (s *Store) ResumeSegmentTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	return s.segmentCommandTx(ctx, tx, id, "resuming", []State{StatePaused}, `state = 'queued'`, true)
 }
 
 // RetrySegment queues a failed or canceled segment again (reopening its job).
 func (s *Store) RetrySegment(ctx context.Context, id int64) error {
-	return s.segmentCommand(ctx, id, "retrying", []State{StateFailed, StateCanceled}, `state = 'queued', attempts = 0, error = '', not_before = 0`, true)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.RetrySegmentTx(ctx, tx, id) })
+}
+
+// RetrySegmentTx is RetrySegment inside tx.
+func (s *Store) RetrySegmentTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	return s.segmentCommandTx(ctx, tx, id, "retrying", []State{StateFailed, StateCanceled}, `state = 'queued', attempts = 0, error = '', not_before = 0`, true)
 }
 
 // CancelSegment cancels a queued, paused or running segment; it returns the running one's lease
@@ -562,12 +597,19 @@ func (s *Store) CancelSegment(ctx context.Context, id int64) ([]Running, error) 
 	var out []Running
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		if out, err = s.runningOf(ctx, tx, `id = ?`, id); err != nil {
-			return err
-		}
-		return s.segmentCommandTx(ctx, tx, id, "canceling", []State{StateQueued, StatePaused, StateRunning}, `state = 'canceled', lease = ''`, false)
+		out, err = s.CancelSegmentTx(ctx, tx, id)
+		return err
 	})
 	return out, err
+}
+
+// CancelSegmentTx is CancelSegment inside tx.
+func (s *Store) CancelSegmentTx(ctx context.Context, tx *sql.Tx, id int64) ([]Running, error) {
+	out, err := s.runningOf(ctx, tx, `id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.segmentCommandTx(ctx, tx, id, "canceling", []State{StateQueued, StatePaused, StateRunning}, `state = 'canceled', lease = ''`, false)
 }
 
 // EditSegment replaces a segment's spoken form (NFC-normalized) and marks it for re-render: it
@@ -577,31 +619,36 @@ func (s *Store) EditSegment(ctx context.Context, id int64, spoken string) ([]Run
 	var out []Running
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		if out, err = s.runningOf(ctx, tx, `id = ?`, id); err != nil {
-			return err
-		}
-		var jobID sql.NullInt64
-		err = tx.QueryRowContext(ctx, `SELECT job_id FROM segments WHERE id = ?`, id).Scan(&jobID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("editing segment %d: %w", id, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE segments SET spoken_text = ?, state = 'new', job_id = NULL, lease = '',
-			render_hash = '', seconds = 0, error = '', attempts = 0, not_before = 0 WHERE id = ?`, nfc(spoken), id); err != nil {
-			return err
-		}
-		if jobID.Valid {
-			_, err = s.refreshJob(ctx, tx, jobID.Int64)
-		}
+		out, err = s.EditSegmentTx(ctx, tx, id, spoken)
 		return err
 	})
 	return out, err
 }
 
-func (s *Store) segmentCommand(ctx context.Context, id int64, verb string, from []State, set string, needsJob bool) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return s.segmentCommandTx(ctx, tx, id, verb, from, set, needsJob) })
+// EditSegmentTx is EditSegment inside tx.
+func (s *Store) EditSegmentTx(ctx context.Context, tx *sql.Tx, id int64, spoken string) ([]Running, error) {
+	out, err := s.runningOf(ctx, tx, `id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	var jobID sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT job_id FROM segments WHERE id = ?`, id).Scan(&jobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("editing segment %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err = tx.ExecContext(ctx, `UPDATE segments SET spoken_text = ?, state = 'new', job_id = NULL, lease = '',
+		render_hash = '', seconds = 0, error = '', attempts = 0, not_before = 0 WHERE id = ?`, nfc(spoken), id); err != nil {
+		return nil, err
+	}
+	if jobID.Valid {
+		if _, err = s.refreshJob(ctx, tx, jobID.Int64); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) segmentCommandTx(ctx context.Context, tx *sql.Tx, id int64, verb string, from []State, set string, needsJob bool) error {

@@ -617,3 +617,42 @@ func TestMoveJobAndPriorityChangeTheOrder(t *testing.T) {
 		t.Fatalf("moving an unknown job: %v", err)
 	}
 }
+
+func TestTxFormsCommitOrRollBackWithTheCallersWork(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	// Import and queue in one transaction, then roll back: nothing is left.
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreateProjectTx(ctx, tx, NewProject{Title: "T", Chapters: []NewChapter{{Segments: []NewSegment{{Source: "a", Spoken: "a", Voice: "v"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnqueueJobTx(ctx, tx, JobSpec{ProjectID: p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback()
+	if ps, _ := s.Projects(ctx); len(ps) != 0 {
+		t.Fatalf("rolled back import left %d projects", len(ps))
+	}
+	// A completion rolled back leaves the claim intact: the lease still holds.
+	pr := book(t, s, "A", 1, 1)
+	s.EnqueueJob(ctx, JobSpec{ProjectID: pr.ID})
+	c := claim(t, s)
+	tx, _ = s.Begin(ctx)
+	if _, err := s.CompleteTx(ctx, tx, c.Segment.ID, c.Lease, fakeRender(1)); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback()
+	if g, _ := s.Segment(ctx, c.Segment.ID); g.State != StateRunning {
+		t.Fatalf("segment %s after a rolled back completion", g.State)
+	}
+	if _, ok, _ := s.RenderOf(ctx, fakeRender(1).Hash); ok {
+		t.Fatal("render row of a rolled back completion")
+	}
+	if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(1)); err != nil {
+		t.Fatal(err)
+	}
+}
