@@ -135,10 +135,8 @@ type Player struct {
 	volume   float64
 	sinceEv  int
 	events   []Event
-	started  bool
 	opened   bool
 	closed   bool
-	startSig chan struct{}
 	streamed int64         // samples handed to the speaker so far
 	endedAt  int64         // streamed when the queue last ended (-1: not ended)
 	pulled   chan struct{} // signalled after every Stream call (for Drain)
@@ -171,7 +169,7 @@ func New(o Options) *Player {
 		cache: map[int][]float32{}, loads: map[int]context.CancelFunc{},
 		rate: 1, volume: 1, st: newStretcher(audio.Rate),
 		endedAt: -1, pulled: make(chan struct{}, 1),
-		startSig: make(chan struct{}), loadSig: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
+		loadSig: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel,
 	}
 }
@@ -205,17 +203,29 @@ func (p *Player) Open() error {
 	go p.loader()
 	go p.dispatcher()
 	speaker.Play(streamer{p})
+	// oto fills its own buffer (half the speaker's) as soon as playback starts, device or not; only
+	// a device that plays asks for more. So the device counts as alive once twice the whole
+	// buffer has been pulled: 200 ms of silence at the default buffer, at real-time pace.
+	need := 2 * audio.Samples(p.o.Buffer)
 	t := time.NewTimer(p.o.StartTimeout)
 	defer t.Stop()
-	select {
-	case <-p.startSig:
-		p.log.Info("player: sound device open", "rate", audio.Rate, "buffer", p.o.Buffer)
-		return nil
-	case <-t.C:
-		speaker.Clear()
-		p.stopWorkers()
-		return fmt.Errorf("%w: the sound device accepted the stream but never asked for audio within %v; "+
-			"check the output device in the system's sound settings", ErrNoDevice, p.o.StartTimeout)
+	for {
+		p.mu.Lock()
+		alive := p.streamed >= need
+		p.mu.Unlock()
+		if alive {
+			p.log.Info("player: sound device open", "rate", audio.Rate, "buffer", p.o.Buffer)
+			return nil
+		}
+		select {
+		case <-p.pulled:
+		case <-t.C:
+			speaker.Clear()
+			p.stopWorkers()
+			return fmt.Errorf("%w: the sound device accepted the stream but does not play it (nothing "+
+				"asked for audio within %v); check the output device in the system's sound settings",
+				ErrNoDevice, p.o.StartTimeout)
+		}
 	}
 }
 
@@ -516,10 +526,6 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 	p := s.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.started {
-		p.started = true
-		close(p.startSig)
-	}
 	if p.closed {
 		return 0, false
 	}
