@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -41,7 +40,7 @@ func (s *Studio) Model() ModelInfo {
 	info := ModelInfo{Dir: dir}
 	b, err := bundle.Open(dir)
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, bundle.ErrNotInstalled) {
 			info.Problem = err.Error()
 		}
 		return info
