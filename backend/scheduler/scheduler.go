@@ -338,7 +338,7 @@ func (s *Scheduler) failed(c store.Claim, err error, interrupted bool) {
 		s.log.Error("recording a failed segment", "segment", g.ID, "err", serr)
 		return
 	}
-	s.log.Warn("segment failed", "segment", g.ID, "class", class, "attempt", attempt, "retry", retry, "err", err)
+	s.log.Warn("segment failed", "segment", g, "class", class, "attempt", attempt, "retry", retry, "err", err)
 	s.publish(events.SegmentFailed{SegmentID: g.ID, JobID: j.ID, Reason: reason, Class: class.String(), WillRetry: retry})
 	s.progress(j)
 }

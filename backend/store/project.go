@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -496,4 +497,16 @@ func (s *Store) ChapterProject(ctx context.Context, chapterID int64) (int64, err
 		return 0, fmt.Errorf("chapter %d: %w", chapterID, ErrNotFound)
 	}
 	return id, err
+}
+
+// LogValue keeps logs short: ids and state, not the text.
+func (g Segment) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("id", g.ID), slog.Int64("job", g.JobID), slog.String("state", string(g.State)),
+		slog.Int("attempts", g.Attempts), slog.Int("chars", len([]rune(g.Spoken))))
+}
+
+// LogValue is the job's id, state and progress.
+func (j Job) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("id", j.ID), slog.String("state", string(j.State)),
+		slog.Int("done", j.Done), slog.Int("total", j.Total), slog.Int("failed", j.Failed))
 }
