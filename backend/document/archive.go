@@ -30,8 +30,7 @@ func openArchive(r io.ReaderAt, size int64, lim Limits) (*archive, error) {
 	head := make([]byte, 8)
 	n, _ := r.ReadAt(head, 0)
 	if bytes.HasPrefix(head[:n], []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}) {
-		return nil, fail(ErrEncrypted, "if it has a password, open it in Word or LibreOffice and save it without one; if it is an old .doc file, save it as .docx",
-			"the file is an OLE compound file: a password-protected Office document or a pre-2007 Word file")
+		return nil, compoundFile(r, size)
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
@@ -48,6 +47,24 @@ func openArchive(r io.ReaderAt, size int64, lim Limits) (*archive, error) {
 		a.files[f.Name] = f
 	}
 	return a, nil
+}
+
+// compoundFile tells the two kinds of OLE compound file a .docx or .odt can turn out to be: a
+// password-protected OOXML document (Office wraps the encrypted zip in a compound file with an
+// "EncryptedPackage" stream) and an old binary .doc.
+func compoundFile(r io.ReaderAt, size int64) error {
+	buf := make([]byte, min(size, 16<<20))
+	n, _ := r.ReadAt(buf, 0)
+	name := []byte{}
+	for _, c := range "EncryptedPackage" {
+		name = append(name, byte(c), 0) // directory entry names are UTF-16LE
+	}
+	if bytes.Contains(buf[:n], name) {
+		return fail(ErrEncrypted, "open it in Word or LibreOffice with its password and save a copy without one",
+			"the document is protected by a password")
+	}
+	return fail(ErrUnsupported, "open it in Word or LibreOffice and save it as .docx or .odt",
+		"it is an old binary Office file (.doc), not a .docx")
 }
 
 // safeEntryName rejects the names zip-slip attacks use: absolute paths, drive letters,

@@ -46,6 +46,9 @@ type ncxPoint struct {
 type tocEntry struct{ title, target string } // target: archive path + optional "#id"
 
 func parseEPUB(ctx context.Context, z *archive, lim Limits) (*Document, error) {
+	if err := epubDRM(z); err != nil {
+		return nil, err
+	}
 	var container struct {
 		Rootfile []struct {
 			FullPath  string `xml:"full-path,attr"`
@@ -163,6 +166,37 @@ func parseEPUB(ctx context.Context, z *archive, lim Limits) (*Document, error) {
 		}
 	}
 	return doc, nil
+}
+
+// epubDRM refuses an EPUB whose text is encrypted (Adobe, Readium LCP, Apple and other DRM).
+// META-INF/encryption.xml also lists obfuscated fonts, which are harmless: only encrypted
+// content documents count.
+func epubDRM(z *archive) error {
+	var enc struct {
+		Data []struct {
+			Method struct {
+				Algorithm string `xml:"Algorithm,attr"`
+			} `xml:"EncryptionMethod"`
+			Ref struct {
+				URI string `xml:"URI,attr"`
+			} `xml:"CipherData>CipherReference"`
+		} `xml:"EncryptedData"`
+	}
+	if err := z.unmarshalPart("META-INF/encryption.xml", &enc); err != nil {
+		if err == errNoEntry {
+			return nil
+		}
+		return err
+	}
+	for _, d := range enc.Data {
+		uri := strings.ToLower(d.Ref.URI)
+		font := strings.Contains(d.Method.Algorithm, "idpf.org/2008/embedding") || strings.Contains(d.Method.Algorithm, "ns.adobe.com/pdf/enc#RC")
+		if !font && (strings.HasSuffix(uri, ".xhtml") || strings.HasSuffix(uri, ".html") || strings.HasSuffix(uri, ".htm") || strings.HasSuffix(uri, ".xml")) {
+			return fail(ErrEncrypted, "import a DRM-free copy of the book (many shops offer one), or the book's text in another format",
+				"the EPUB is protected by DRM: its text (%s) is encrypted", d.Ref.URI)
+		}
+	}
+	return nil
 }
 
 // epubPage unpacks and parses one XHTML file of the spine.

@@ -180,7 +180,14 @@ func TestHostileFilesFailClearlyWithinBounds(t *testing.T) {
 		{"binary garbage as DOCX", "garbage.docx", bytes.Repeat([]byte{0x13, 0x37, 0x00, 0xff}, 4096), ErrMalformed, "damaged"},
 		{"binary garbage as PDF", "garbage.pdf", bytes.Repeat([]byte{0x13, 0x37, 0x00, 0xff}, 4096), ErrMalformed, "PDF"},
 		{"binary garbage as text", "garbage.txt", bytes.Repeat([]byte{0x13, 0x37, 0x00, 0xff, 0x80, 0x01}, 4096), ErrNotText, "binary"},
-		{"password-protected Office file", "locked.docx", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 4096)...), ErrEncrypted, "password"},
+		{"password-protected ODT", "locked.odt", makeZip(t,
+			zipEntry{"mimetype", []byte("application/vnd.oasis.opendocument.text")},
+			zipEntry{"META-INF/manifest.xml", []byte(`<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"><manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0#sha256-1k"><manifest:algorithm manifest:algorithm-name="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/></manifest:encryption-data></manifest:file-entry></manifest:manifest>`)},
+			zipEntry{"content.xml", bytes.Repeat([]byte{0x8f, 0x13, 0xe2}, 300)}), ErrEncrypted, "password"},
+		{"DRM-protected EPUB", "drm.epub", makeZip(t,
+			zipEntry{"mimetype", []byte("application/epub+zip")},
+			zipEntry{"META-INF/encryption.xml", []byte(`<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><enc:CipherData><enc:CipherReference URI="OEBPS/ch1.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>`)},
+			zipEntry{"OEBPS/ch1.xhtml", bytes.Repeat([]byte{0x8f, 0x13, 0xe2}, 300)}), ErrEncrypted, "DRM"},
 		{"not a Word document", "other.docx", makeZip(t, zipEntry{"hello.txt", []byte("hi")}), ErrMalformed, "no word/document.xml"},
 	}
 	for _, c := range cases {
@@ -242,4 +249,27 @@ func TestAnEncryptedPDFSaysItNeedsItsPassword(t *testing.T) {
 	}
 	err, peak := importBounded(t, locked, Options{})
 	checkHostile(t, err, peak, ErrEncrypted, "password")
+}
+
+func TestAPasswordProtectedDOCXSaysSo(t *testing.T) {
+	// testdata/locked.docx: Word's agile encryption, written by msoffcrypto-tool
+	// (testdata/make_locked_docx.py).
+	err, peak := importBounded(t, filepath.Join("testdata", "locked.docx"), Options{})
+	checkHostile(t, err, peak, ErrEncrypted, "password")
+}
+
+func TestAnOldBinaryDocSaysToSaveItAsDOCX(t *testing.T) {
+	soffice := needTool(t, "soffice", "libreoffice-writer")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "old.txt"), []byte("Văn bản cũ.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, dir, soffice, "-env:UserInstallation=file://"+filepath.Join(dir, "lo-profile"), "--headless",
+		"--convert-to", "doc", "old.txt")
+	// Named .docx, as such files often are after a careless rename.
+	if err := os.Rename(filepath.Join(dir, "old.doc"), filepath.Join(dir, "old.docx")); err != nil {
+		t.Fatal(err)
+	}
+	err, peak := importBounded(t, filepath.Join(dir, "old.docx"), Options{})
+	checkHostile(t, err, peak, ErrUnsupported, "old binary Office file")
 }

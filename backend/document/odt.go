@@ -15,6 +15,13 @@ import (
 // and author; paragraphs styled Title, Subtitle, Author or Date are metadata, not text.
 
 func parseODT(ctx context.Context, z *archive, lim Limits) (*Document, error) {
+	// A password-protected ODF file keeps its zip, but its parts are encrypted; the manifest
+	// says so.
+	if manifest, err := z.open("META-INF/manifest.xml"); err == nil && bytes.Contains(manifest, []byte("encryption-data")) {
+		return nil, fail(ErrEncrypted, adviceEncrypted, "the document is protected by a password")
+	} else if err != nil && err != errNoEntry {
+		return nil, err
+	}
 	var meta struct {
 		Meta struct {
 			Title   string `xml:"title"`
