@@ -271,9 +271,13 @@ type ImportResult struct {
 // ImportFiles imports and queues each file; one file's failure does not stop the others.
 func (a *App) ImportFiles(paths []string) []ImportResult {
 	out := make([]ImportResult, 0, len(paths))
+	opts := studio.ImportOptions{Queue: true, ReadTitles: true}
+	if prefs, err := a.studio.Preferences(a.bg()); err == nil {
+		opts.Voice = prefs.Voice
+	}
 	for _, p := range paths {
 		r := ImportResult{Path: p}
-		imp, err := a.studio.Import(a.bg(), p, studio.ImportOptions{Queue: true, ReadTitles: true})
+		imp, err := a.studio.Import(a.bg(), p, opts)
 		if err != nil {
 			r.Error = err.Error()
 			a.log.Warn("import failed", "path", p, "err", err)

@@ -18,6 +18,7 @@ const (
 	SettingLanguage  = "language"
 	SettingTheme     = "theme"
 	SettingOutputDir = "output_dir"
+	SettingVoice     = "voice"
 )
 
 // Languages and Themes are the values the language and theme settings take; the first is the
@@ -34,6 +35,7 @@ type Preferences struct {
 	OutputDir string `json:"outputDir"` // where exports go without asking; empty: ask each time
 	Provider  string `json:"provider"`  // auto, cuda, directml, cpu
 	Instances string `json:"instances"` // default, auto, or a count
+	Voice     string `json:"voice"`     // the voice new documents are read with; empty: the model's first
 }
 
 // Preferences reads the stored preferences; a value never set reads as its default.
@@ -47,13 +49,13 @@ func (s *Studio) Preferences(ctx context.Context) (Preferences, error) {
 	if p.Instances, err = st.Instances(ctx); err != nil {
 		return p, err
 	}
-	vals, err := s.readSettings(ctx, SettingLanguage, SettingTheme, SettingOutputDir)
+	vals, err := s.readSettings(ctx, SettingLanguage, SettingTheme, SettingOutputDir, SettingVoice)
 	if err != nil {
 		return p, err
 	}
 	p.Language = oneOf(vals[SettingLanguage], Languages)
 	p.Theme = oneOf(vals[SettingTheme], Themes)
-	p.OutputDir = vals[SettingOutputDir]
+	p.OutputDir, p.Voice = vals[SettingOutputDir], vals[SettingVoice]
 	return p, nil
 }
 
@@ -79,6 +81,12 @@ func (s *Studio) SetPreferences(ctx context.Context, p Preferences) (deviceChang
 			return false, fmt.Errorf("cannot use %s as the output folder: %w (choose a folder you can write to)", out, err)
 		}
 	}
+	voice := strings.TrimSpace(norm.NFC.String(p.Voice))
+	if voice != "" && voice != old.Voice {
+		if err := s.knownVoice(voice); err != nil {
+			return false, err
+		}
+	}
 	st := s.store.Settings()
 	if err := st.SetProvider(ctx, p.Provider); err != nil {
 		return false, err
@@ -86,7 +94,7 @@ func (s *Studio) SetPreferences(ctx context.Context, p Preferences) (deviceChang
 	if err := st.SetInstances(ctx, p.Instances); err != nil {
 		return false, err
 	}
-	if err := s.writeSettings(ctx, map[string]string{SettingLanguage: p.Language, SettingTheme: p.Theme, SettingOutputDir: out}); err != nil {
+	if err := s.writeSettings(ctx, map[string]string{SettingLanguage: p.Language, SettingTheme: p.Theme, SettingOutputDir: out, SettingVoice: voice}); err != nil {
 		return false, err
 	}
 	now, err := s.Preferences(ctx)
@@ -94,6 +102,24 @@ func (s *Studio) SetPreferences(ctx context.Context, p Preferences) (deviceChang
 		return false, err
 	}
 	return now.Provider != old.Provider || now.Instances != old.Instances, nil
+}
+
+func (s *Studio) knownVoice(id string) error {
+	vs, err := s.Voices()
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, v := range vs {
+		if v.ID == id {
+			return nil
+		}
+		ids = append(ids, v.ID)
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("voice %q is not installed: install the model first (Settings → Model)", id)
+	}
+	return fmt.Errorf("voice %q is not installed: choose one of %s, or add it in Voices", id, strings.Join(ids, ", "))
 }
 
 // EngineSettingsOf returns the engine settings the stored preferences ask for.

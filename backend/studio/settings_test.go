@@ -56,10 +56,11 @@ func TestPreferencesDefaultsPersistAndValidate(t *testing.T) {
 		{Language: "vi", Theme: "dark", Provider: "tpu", Instances: "default"},
 		{Language: "vi", Theme: "dark", Provider: "auto", Instances: "0"},
 		{Language: "vi", Theme: "dark", Provider: "auto", Instances: "default", OutputDir: "relative/folder"},
+		{Language: "vi", Theme: "dark", Provider: "auto", Instances: "default", Voice: "không-có"},
 	} {
 		if _, err := s.SetPreferences(ctx, bad); err == nil {
 			t.Errorf("SetPreferences(%+v) accepted an invalid value", bad)
-		} else if !strings.Contains(err.Error(), "use") && !strings.Contains(err.Error(), "choose") {
+		} else if !strings.Contains(err.Error(), "use") && !strings.Contains(err.Error(), "choose") && !strings.Contains(err.Error(), "install") {
 			t.Errorf("error %q does not say what to do", err)
 		}
 	}

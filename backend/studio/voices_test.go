@@ -143,6 +143,14 @@ func TestVoicesCloneAndPreview(t *testing.T) {
 	if vs, _ := s.Voices(); len(vs) != 3 || vs[2].ID != v.ID {
 		t.Fatalf("voices after cloning: %+v", vs)
 	}
+	p := Preferences{Language: "vi", Theme: "dark", Provider: "auto", Instances: "default", Voice: v.ID}
+	if _, err := s.SetPreferences(t.Context(), p); err != nil {
+		t.Fatalf("choosing the cloned voice for new documents: %v", err)
+	}
+	p.Voice = "không-có"
+	if _, err := s.SetPreferences(t.Context(), p); err == nil || !strings.Contains(err.Error(), "lan, minh, "+v.ID) {
+		t.Errorf("choosing an unknown voice: %v", err)
+	}
 	if err := s.RestartEngines(t.Context()); err != nil {
 		t.Fatal(err)
 	}

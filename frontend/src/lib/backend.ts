@@ -53,7 +53,11 @@ export interface ExportRequest {
   loudness: string; title: string; author: string; narrator: string; out: string;
 }
 
-export interface Preferences { language: "vi" | "en"; theme: "dark" | "light"; outputDir: string; provider: string; instances: string }
+export interface Preferences {
+  language: "vi" | "en"; theme: "dark" | "light"; outputDir: string; provider: string; instances: string;
+  /** voice is the voice new documents are read with ("" the model's first). */
+  voice: string;
+}
 export interface ProviderView { name: string; available: boolean; reason?: string; fix?: string }
 export interface GPUView { name: string; freeBytes: number; totalBytes: number }
 export interface DeviceInfo {

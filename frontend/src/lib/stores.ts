@@ -21,7 +21,7 @@ export const project = writable<Project | undefined>(undefined);
 export const chapterId = writable<number>(0);
 export const segments = writable<Segment[]>([]);
 export const showSpoken = writable<boolean>(false);
-export const preferences = writable<Preferences>({ language: "vi", theme: "dark", outputDir: "", provider: "auto", instances: "default" });
+export const preferences = writable<Preferences>({ language: "vi", theme: "dark", outputDir: "", provider: "auto", instances: "default", voice: "" });
 export const voices = writable<Voice[]>([]);
 /** modelTask is the model download, install or verification under way (undefined: none). */
 export const modelTask = writable<ModelEvent | undefined>(undefined);

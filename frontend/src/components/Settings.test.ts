@@ -1,0 +1,162 @@
+// Settings, the model panel and first-run dialog, Voices and the App shell against a fake Go side
+// (window.go is the app's one seam to the backend).
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { get } from "svelte/store";
+import Settings from "./Settings.svelte";
+import ModelPanel from "./ModelPanel.svelte";
+import Voices from "./Voices.svelte";
+import StatusBar from "./StatusBar.svelte";
+import App from "../App.svelte";
+import { preferences, modelTask, notices, view, status, instances, throughput, firstRunDismissed, voices } from "../lib/stores";
+import { locale } from "../lib/i18n";
+import type { Preferences, Status } from "../lib/backend";
+
+const baseStatus: Status = { version: "t", provider: "cpu", ortVersion: "1.29.0", synthesizing: true, instances: 2,
+  instancesReason: "2 instance(s) on CPU", modelInstalled: true, dataDir: "/d" };
+
+function fakeGo(over: Record<string, unknown> = {}) {
+  let prefs: Preferences = { language: "vi", theme: "dark", outputDir: "", provider: "auto", instances: "default", voice: "" };
+  const app = {
+    Status: vi.fn(async () => baseStatus),
+    Jobs: vi.fn(async () => []),
+    Preferences: vi.fn(async () => prefs),
+    SetPreferences: vi.fn(async (p: Preferences) => {
+      if (p.instances === "99") throw new Error("instances \"99\" is not valid: use default, auto, or a number from 1 to 16");
+      prefs = p;
+    }),
+    Device: vi.fn(async () => ({ providers: [{ name: "cuda", available: false, reason: "no GPU", fix: "install the CUDA 13 libraries" },
+      { name: "cpu", available: true }], selected: "cpu", running: true, instances: 2, reason: "2 instance(s) on CPU: 2 cores",
+      gpus: [{ name: "NVIDIA H100", freeBytes: 70 * 1024 ** 3, totalBytes: 80 * 1024 ** 3 }] })),
+    Model: vi.fn(async () => ({ installed: false, dir: "/m/viet-tts", modelId: "", random: false, license: "", bytes: 0, graphs: 0, voices: 0 })),
+    DownloadModel: vi.fn(async () => {}),
+    InstallModelFrom: vi.fn(async () => "/tai-ve/viet-tts"),
+    VerifyModel: vi.fn(async () => {}),
+    Voices: vi.fn(async () => [{ id: "lan", name: "Giọng Lan", builtIn: true, source: "", seconds: 3.2 },
+      { id: "mai", name: "Mai Anh", builtIn: false, source: "mai.wav", seconds: 4 }]),
+    PreviewVoice: vi.fn(async () => {}),
+    AddVoice: vi.fn(async () => "/clips/mai.wav"),
+    ChooseFolder: vi.fn(async () => "/sach-noi"),
+    ...over,
+  };
+  window.go = { main: { App: app } } as unknown as Window["go"];
+  return app;
+}
+
+beforeEach(() => {
+  locale.set("vi");
+  notices.set([]);
+  modelTask.set(undefined);
+  firstRunDismissed.set(false);
+  preferences.set({ language: "vi", theme: "dark", outputDir: "", provider: "auto", instances: "default", voice: "" });
+});
+afterEach(() => { delete window.go; });
+
+describe("the model panel", () => {
+  it("asks to accept the CC BY-NC licence before downloading, then shows the progress", async () => {
+    const app = fakeGo();
+    render(ModelPanel);
+    await waitFor(() => expect(app.Model).toHaveBeenCalled());
+    expect(screen.getByRole("note").textContent).toContain("CC BY-NC 4.0");
+    const download = screen.getByRole("button", { name: "Tải và cài đặt" }) as HTMLButtonElement;
+    expect(download.disabled).toBe(true);
+    await fireEvent.click(screen.getByRole("checkbox"));
+    expect(download.disabled).toBe(false);
+    await fireEvent.click(download);
+    expect(app.DownloadModel).toHaveBeenCalledOnce();
+    modelTask.set({ stage: "download", what: "llm.pt", done: 0.42, finished: false });
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("42%"));
+    expect(screen.getByRole("status").textContent).toContain("Đang tải llm.pt");
+    expect((screen.getByRole("button", { name: "Cài từ thư mục…" }) as HTMLButtonElement).disabled).toBe(true);
+  });
+  it("describes an installed model and offers to verify it", async () => {
+    const app = fakeGo({ Model: vi.fn(async () => ({ installed: true, dir: "/m", modelId: "dangvansam/viet-tts", random: false,
+      license: "CC-BY-NC-4.0", bytes: 1.2 * 1024 ** 3, graphs: 7, voices: 3 })) });
+    const { container } = render(ModelPanel);
+    await waitFor(() => expect(container.textContent).toContain("dangvansam/viet-tts"));
+    expect(container.textContent).toContain("1.2 GiB");
+    await fireEvent.click(screen.getByRole("button", { name: "Kiểm tra tệp" }));
+    expect(app.VerifyModel).toHaveBeenCalledOnce();
+  });
+});
+
+describe("settings", () => {
+  it("show the effective instance count with its reason, the providers and free VRAM", async () => {
+    fakeGo();
+    const { container } = render(Settings);
+    await waitFor(() => expect(container.querySelector("[data-testid=effective]")?.textContent).toContain("Đang chạy 2 phiên bản"));
+    expect(container.textContent).toContain("2 instance(s) on CPU: 2 cores");
+    expect(container.textContent).toContain("NVIDIA H100: còn trống 70.0 GiB / 80.0 GiB");
+    expect(container.textContent).toContain("install the CUDA 13 libraries");
+    const cuda = [...container.querySelectorAll("option")].find((o) => o.value === "cuda") as HTMLOptionElement;
+    expect(cuda.disabled).toBe(true);
+  });
+  it("store a change of theme and language and apply it", async () => {
+    const app = fakeGo();
+    render(Settings);
+    await fireEvent.change(screen.getByLabelText("Giao diện"), { target: { value: "light" } });
+    await waitFor(() => expect(app.SetPreferences).toHaveBeenCalledWith(expect.objectContaining({ theme: "light" })));
+    expect(get(preferences).theme).toBe("light");
+    await fireEvent.change(screen.getByLabelText("Ngôn ngữ"), { target: { value: "en" } });
+    await waitFor(() => expect(get(locale)).toBe("en"));
+    expect(screen.getByRole("heading", { level: 2 }).textContent).toBe("Settings");
+  });
+  it("keep the old settings and show the backend's reason when a value is refused", async () => {
+    fakeGo();
+    render(Settings);
+    await fireEvent.change(screen.getByLabelText("Số phiên bản"), { target: { value: "count" } });
+    await fireEvent.change(screen.getByLabelText("Số cố định"), { target: { value: "99" } });
+    await waitFor(() => expect(get(notices).some((n) => n.text.includes("not valid"))).toBe(true));
+    expect(get(preferences).instances).toBe("default");
+  });
+});
+
+describe("voices", () => {
+  it("list built-in and cloned voices, preview one, and add one from a clip", async () => {
+    const app = fakeGo();
+    const { container } = render(Voices);
+    await waitFor(() => expect(container.querySelectorAll("[data-voice]").length).toBe(2));
+    expect(container.querySelector("[data-voice=lan]")?.textContent).toContain("Có sẵn");
+    expect(container.querySelector("[data-voice=mai]")?.textContent).toContain("Nhân bản từ mai.wav");
+    await fireEvent.click(screen.getByRole("button", { name: "Nghe thử giọng Mai Anh" }));
+    expect(app.PreviewVoice).toHaveBeenCalledWith("mai");
+    await fireEvent.input(screen.getByLabelText("Tên giọng"), { target: { value: "Bà ngoại" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Chọn đoạn ghi âm…" }));
+    expect(app.AddVoice).toHaveBeenCalledWith("Bà ngoại", "");
+    await waitFor(() => expect(get(notices).some((n) => n.text.includes("/clips/mai.wav"))).toBe(true));
+    voices.set([]);
+  });
+});
+
+describe("the status bar", () => {
+  it("shows busy and idle instances and the throughput", () => {
+    instances.set(new Map([[0, "busy"], [1, "busy"], [2, "idle"]]));
+    throughput.set(2.54);
+    render(StatusBar, { props: { status: { ...baseStatus, instances: 3 } } });
+    const text = screen.getByRole("status").textContent ?? "";
+    expect(text).toContain("2 đang đọc");
+    expect(text).toContain("1 rảnh");
+    expect(text).toContain("2.5× thời gian thực");
+    instances.set(new Map());
+    throughput.set(0);
+  });
+});
+
+describe("the app shell", () => {
+  it("opens the first-run dialog when no model is installed, and switches views with Alt+1…4", async () => {
+    fakeGo({ Status: vi.fn(async () => ({ ...baseStatus, synthesizing: false, modelInstalled: false })) });
+    render(App);
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain("Chào mừng");
+    expect(dialog.textContent).toContain("CC BY-NC");
+    await fireEvent.click(screen.getByRole("button", { name: "Để sau" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    await fireEvent.keyDown(window, { key: "4", altKey: true });
+    expect(get(view)).toBe("settings");
+    await fireEvent.keyDown(window, { key: "3", altKey: true });
+    expect(get(view)).toBe("voices");
+    await fireEvent.keyDown(window, { key: "1", altKey: true });
+    expect(get(view)).toBe("queue");
+    status.set(undefined);
+  });
+});
