@@ -89,6 +89,8 @@ type Event struct {
 	ID     string
 	Offset time.Duration
 	Err    error
+
+	at int64 // output sample the event belongs to; delivered once the device has played it
 }
 
 // LogValue prints an event compactly in logs.
@@ -139,7 +141,7 @@ type Player struct {
 	closed   bool
 	streamed int64         // samples handed to the speaker so far
 	endedAt  int64         // streamed when the queue last ended (-1: not ended)
-	pulled   chan struct{} // signalled after every Stream call (for Drain)
+	pulled   chan struct{} // closed and replaced after every Stream call: a broadcast to waiters
 
 	loadSig chan struct{}
 	evSig   chan struct{}
@@ -168,7 +170,7 @@ func New(o Options) *Player {
 		o: o, log: log, probe: probeDevice,
 		cache: map[int][]float32{}, loads: map[int]context.CancelFunc{},
 		rate: 1, volume: 1, st: newStretcher(audio.Rate),
-		endedAt: -1, pulled: make(chan struct{}, 1),
+		endedAt: -1, pulled: make(chan struct{}),
 		loadSig: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel,
 	}
@@ -211,14 +213,14 @@ func (p *Player) Open() error {
 	defer t.Stop()
 	for {
 		p.mu.Lock()
-		alive := p.streamed >= need
+		alive, pulled := p.streamed >= need, p.pulled
 		p.mu.Unlock()
 		if alive {
 			p.log.Info("player: sound device open", "rate", audio.Rate, "buffer", p.o.Buffer)
 			return nil
 		}
 		select {
-		case <-p.pulled:
+		case <-pulled:
 		case <-t.C:
 			speaker.Clear()
 			p.stopWorkers()
@@ -260,13 +262,13 @@ func (p *Player) Drain(ctx context.Context) error {
 	need := int64(2 * audio.Samples(p.o.Buffer)) // the driver's and the player's halves, twice over
 	for {
 		p.mu.Lock()
-		done := p.endedAt < 0 || p.streamed >= p.endedAt+need
+		done, pulled := p.endedAt < 0 || p.streamed >= p.endedAt+need, p.pulled
 		p.mu.Unlock()
 		if done {
 			return nil
 		}
 		select {
-		case <-p.pulled:
+		case <-pulled:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -403,7 +405,7 @@ func (p *Player) moveTo(i int, pos float64) {
 
 // emit queues an event for the dispatcher; p.mu is held.
 func (p *Player) emit(k EventKind) {
-	e := Event{Kind: k, Index: p.cur, Offset: audio.Duration(int64(p.pos))}
+	e := Event{Kind: k, Index: p.cur, Offset: audio.Duration(int64(p.pos)), at: p.streamed}
 	if p.cur < len(p.items) {
 		e.ID = p.items[p.cur].ID
 	}
@@ -418,24 +420,47 @@ func (p *Player) emit(k EventKind) {
 	}
 }
 
+// dispatcher delivers events when they are heard: the streamer runs ahead of the loudspeaker by
+// the speaker's buffer, so an event made at output sample n waits until the device has pulled
+// n + buffer samples (about 100 ms), which keeps highlighting in step with the voice.
 func (p *Player) dispatcher() {
 	defer p.wg.Done()
 	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-p.evSig:
-		}
-		p.mu.Lock()
-		evs := p.events
-		p.events = nil
-		p.mu.Unlock()
+		ready, pending, pulled := p.due()
 		if p.o.OnEvent != nil {
-			for _, e := range evs {
+			for _, e := range ready {
 				p.o.OnEvent(e)
 			}
 		}
+		wake := p.evSig
+		if pending {
+			wake = nil
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-wake:
+		case <-pulled:
+			if !pending {
+				continue
+			}
+		}
 	}
+}
+
+// due takes the events whose audio has reached the speaker; pending says whether others wait, and
+// pulled is closed at the next pull.
+func (p *Player) due() (ready []Event, pending bool, pulled chan struct{}) {
+	latency := audio.Samples(p.o.Buffer)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for n < len(p.events) && p.events[n].at+latency <= p.streamed {
+		n++
+	}
+	ready = append([]Event(nil), p.events[:n]...)
+	p.events = p.events[n:]
+	return ready, len(p.events) > 0, p.pulled
 }
 
 func (p *Player) kickLoader() {
@@ -503,7 +528,7 @@ func (p *Player) loader() {
 				if err != nil {
 					p.log.Warn("player: segment failed to load", "index", i, "id", it.ID, "err", err)
 					pcm = nil // played as its pause only
-					e := Event{Kind: LoadFailed, Index: i, ID: it.ID, Err: err}
+					e := Event{Kind: LoadFailed, Index: i, ID: it.ID, Err: err, at: p.streamed}
 					p.events = append(p.events, e)
 					select {
 					case p.evSig <- struct{}{}:
@@ -534,7 +559,7 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 	for i < len(out) && p.playing && !p.paused {
 		if p.cur >= len(p.items) {
 			p.playing = false
-			p.endedAt = p.streamed + int64(i)
+			p.endedAt = p.streamed
 			p.emit(Ended)
 			break
 		}
@@ -585,19 +610,18 @@ func (s streamer) Stream(out [][2]float64) (int, bool) {
 			p.tick(period)
 		}
 	}
+	p.streamed += int64(len(out) - i)
 	for ; i < len(out); i++ {
 		out[i] = [2]float64{}
 	}
-	p.streamed += int64(len(out))
-	select {
-	case p.pulled <- struct{}{}:
-	default:
-	}
+	close(p.pulled)
+	p.pulled = make(chan struct{})
 	return len(out), true
 }
 
 // tick counts one output sample and emits a position event every period; p.mu is held.
 func (p *Player) tick(period int) {
+	p.streamed++
 	if p.sinceEv++; p.sinceEv >= period {
 		p.sinceEv = 0
 		p.emit(Position)

@@ -318,3 +318,22 @@ func TestRateChangesSpeedButNotPitch(t *testing.T) {
 		})
 	}
 }
+
+func TestEventsWaitUntilTheAudioReachesTheSpeaker(t *testing.T) {
+	p := New(Options{Buffer: 100 * time.Millisecond})
+	loaded(p, tone(0, 10000))
+	if err := p.Play(0); err != nil { // the Segment event belongs to output sample 0
+		t.Fatal(err)
+	}
+	out := make([][2]float64, 1000)
+	streamer{p}.Stream(out)
+	if ready, pending, _ := p.due(); len(ready) != 0 || !pending {
+		t.Fatalf("after 1000 samples (45 ms) %d events are due; the speaker's 100 ms buffer has not played them yet", len(ready))
+	}
+	streamer{p}.Stream(out)
+	streamer{p}.Stream(out)
+	ready, _, _ := p.due()
+	if len(ready) == 0 || ready[0].Kind != Segment || ready[0].Index != 0 {
+		t.Fatalf("after 3000 samples the segment event is not due: %+v", ready)
+	}
+}
