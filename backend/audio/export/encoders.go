@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -286,6 +287,24 @@ func (m *mp3File) Close() error {
 
 // ---- ffmpeg (Opus in Ogg, AAC in M4B) ----
 
+// vorbisPicture encodes a cover as the METADATA_BLOCK_PICTURE comment of Ogg files: a FLAC
+// PICTURE block (front cover, MIME type, no description, dimensions left 0 = unknown), base64.
+func vorbisPicture(img []byte) (string, error) {
+	mime, err := imageMIME(img)
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	b = binary.BigEndian.AppendUint32(b, 3) // front cover
+	b = binary.BigEndian.AppendUint32(b, uint32(len(mime)))
+	b = append(b, mime...)
+	b = binary.BigEndian.AppendUint32(b, 0) // description length
+	b = append(b, make([]byte, 16)...)      // width, height, depth, colours: unknown
+	b = binary.BigEndian.AppendUint32(b, uint32(len(img)))
+	b = append(b, img...)
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
 // ffmpegEncoder pipes float PCM into ffmpeg, which writes the file at a reserved temporary path.
 type ffmpegEncoder struct {
 	cmd    *exec.Cmd
@@ -297,8 +316,9 @@ type ffmpegEncoder struct {
 	done   bool
 }
 
-// ffmetadata renders tags and chapters in ffmpeg's FFMETADATA1 format.
-func ffmetadata(m fileMeta) string {
+// ffmetadata renders tags and chapters in ffmpeg's FFMETADATA1 format. pic, if not empty, is a
+// cover for Ogg: a base64 FLAC picture block, the Vorbis-comment way of carrying one.
+func ffmetadata(m fileMeta, pic string) string {
 	esc := func(s string) string {
 		r := strings.NewReplacer("\\", "\\\\", "=", "\\=", ";", "\\;", "#", "\\#", "\n", "\\\n")
 		return r.Replace(s)
@@ -311,6 +331,9 @@ func ffmetadata(m fileMeta) string {
 		if kv[1] != "" {
 			fmt.Fprintf(&b, "%s=%s\n", kv[0], esc(kv[1]))
 		}
+	}
+	if pic != "" {
+		fmt.Fprintf(&b, "METADATA_BLOCK_PICTURE=%s\n", esc(pic))
 	}
 	for _, c := range m.Chapters {
 		fmt.Fprintf(&b, "[CHAPTER]\nTIMEBASE=1/1000\nSTART=%d\nEND=%d\ntitle=%s\n",
@@ -326,7 +349,14 @@ func newFFmpegEncoder(ctx context.Context, ffmpeg string, format Format, out str
 		return nil, fmt.Errorf("writing the chapter list for ffmpeg: %w", err)
 	}
 	e.files = append(e.files, mf.Name())
-	_, err = mf.WriteString(ffmetadata(m))
+	pic := ""
+	if len(m.Cover) > 0 && format == Opus {
+		if pic, err = vorbisPicture(m.Cover); err != nil {
+			e.cleanup()
+			return nil, err
+		}
+	}
+	_, err = mf.WriteString(ffmetadata(m, pic))
 	if cerr := mf.Close(); err == nil {
 		err = cerr
 	}
