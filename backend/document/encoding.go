@@ -148,7 +148,7 @@ func detect(raw []byte) Encoding {
 	if bytes.IndexByte(sample, 0) >= 0 {
 		return ""
 	}
-	if utf8.Valid(sample) {
+	if utf8.Valid(sample) || mostlyUTF8(sample) {
 		return UTF8
 	}
 	best, bestScore := Encoding(""), 0.0
@@ -166,6 +166,24 @@ func detect(raw []byte) Encoding {
 		return CP1258
 	}
 	return best
+}
+
+// mostlyUTF8 reports whether b is UTF-8 with a few stray bytes (a Windows-1252 quote pasted into
+// a UTF-8 file): valid multi-byte sequences outnumber invalid bytes twenty to one. Legacy
+// Vietnamese text almost never forms valid multi-byte sequences.
+func mostlyUTF8(b []byte) bool {
+	valid, invalid := 0, 0
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			invalid++
+		case n > 1:
+			valid++
+		}
+		b = b[n:]
+	}
+	return valid >= 20*invalid && valid > 0
 }
 
 // detectUTF16 recognizes UTF-16 without a byte-order mark: text in Latin script has a zero

@@ -196,6 +196,8 @@ func TestTextFilesAreDetectedInEveryEncoding(t *testing.T) {
 		{"windows-1258", iconvEncode(t, vietnamese, "WINDOWS-1258"), CP1258, vietnamese},
 		{"tcvn3", iconvEncode(t, lower, "TCVN5712-1"), TCVN3, lower},
 		{"vni", vniEncode(t, vietnamese), VNI, vietnamese},
+		// A stray Windows-1252 quote (0x93) in a UTF-8 file: UTF-8, the stray byte replaced.
+		{"utf-8 with a stray byte", []byte(strings.Replace(vietnamese, "Đêm", "\x93Đêm", 1)), UTF8, strings.Replace(vietnamese, "Đêm", "\uFFFDĐêm", 1)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

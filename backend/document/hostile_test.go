@@ -273,3 +273,12 @@ func TestAnOldBinaryDocSaysToSaveItAsDOCX(t *testing.T) {
 	err, peak := importBounded(t, filepath.Join(dir, "old.docx"), Options{})
 	checkHostile(t, err, peak, ErrUnsupported, "old binary Office file")
 }
+
+func TestAPDFWithoutATextLayerAsksForOCR(t *testing.T) {
+	// One page that only draws a filled rectangle, as a scan only holds an image.
+	scan := []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj " +
+		"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R>>endobj " +
+		"4 0 obj<</Length 24>>stream\n10 10 180 180 re f\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+	err, peak := importBounded(t, writeFile(t, "scan.pdf", scan), Options{})
+	checkHostile(t, err, peak, ErrEmpty, "OCR")
+}
