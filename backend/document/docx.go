@@ -228,14 +228,45 @@ type docxWalker struct {
 
 	sdtDepth int // content controls open
 	tocSdt   int // depth of the content control holding a table of contents, 0 if none
+
+	inPara bool
+	outer  []docxPara // paragraphs interrupted by a text box
+	skip   int        // depth inside an mc:Fallback
+}
+
+// docxPara is the state of a paragraph interrupted by a nested one.
+type docxPara struct {
+	text, style string
+	numbered    bool
+	level       int
 }
 
 func (w *docxWalker) token(t xml.Token) {
+	if w.skip > 0 {
+		switch t.(type) {
+		case xml.StartElement:
+			w.skip++
+		case xml.EndElement:
+			w.skip--
+		}
+		return
+	}
 	switch v := t.(type) {
 	case xml.StartElement:
+		if v.Name.Local == "Fallback" {
+			// mc:AlternateContent repeats a text box for old readers: read the mc:Choice only.
+			w.skip = 1
+			return
+		}
 		w.stack = append(w.stack, v.Name.Local)
 		switch v.Name.Local {
 		case "p":
+			if w.inPara {
+				// A paragraph inside a paragraph (a text box): it becomes a block of its own,
+				// and the outer paragraph goes on after it.
+				w.outer = append(w.outer, docxPara{w.para.String(), w.pStyle, w.numbered, w.listLevel})
+			}
+			w.inPara = true
 			w.para.Reset()
 			w.pStyle, w.numbered, w.listLevel = "", false, 0
 		case "pStyle":
@@ -298,6 +329,13 @@ func (w *docxWalker) token(t xml.Token) {
 		switch v.Name.Local {
 		case "p":
 			w.endParagraph()
+			w.inPara = false
+			if n := len(w.outer); n > 0 {
+				o := w.outer[n-1]
+				w.outer = w.outer[:n-1]
+				w.para.WriteString(o.text)
+				w.pStyle, w.numbered, w.listLevel, w.inPara = o.style, o.numbered, o.level, true
+			}
 		case "tc":
 			if w.tableDepth == 1 {
 				w.b.add(Block{Kind: TableCell, Text: w.cell.String(), Cell: &CellPos{Table: w.table, Row: w.row, Col: w.col}})

@@ -142,3 +142,16 @@ func TestTablesOfContentsAreNotReadAsChapters(t *testing.T) {
 		t.Errorf("ODT with a table of contents reads %q", got)
 	}
 }
+
+func TestDOCXTextBoxesAreReadOnceAndKeepTheirParagraphWhole(t *testing.T) {
+	box := `<w:p><w:r><w:t>Chữ trong hộp.</w:t></w:r></w:p>`
+	body := `<w:document xmlns:w="w" xmlns:mc="mc" xmlns:wps="wps"><w:body><w:p><w:r><w:t xml:space="preserve">Trước hộp, </w:t></w:r>
+<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:txbx><w:txbxContent>` + box + `</w:txbxContent></wps:txbx></w:drawing></mc:Choice>
+<mc:Fallback><w:pict><w:txbxContent>` + box + `</w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>
+<w:r><w:t>sau hộp.</w:t></w:r></w:p></w:body></w:document>`
+	doc := parseString(t, "box.docx", string(docxWith(t, body)))
+	want := "  paragraph: Chữ trong hộp.\n  paragraph: Trước hộp, sau hộp.\n"
+	if got := blockList(doc.Chapters[0].Blocks); got != want {
+		t.Errorf("got\n%swant\n%s", got, want)
+	}
+}
