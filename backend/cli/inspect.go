@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/viettts-studio/studio/backend/document"
 	"github.com/viettts-studio/studio/backend/textnorm"
@@ -191,10 +192,19 @@ func printInspect(w *bufio.Writer, rep inspectReport) {
 		}
 		fmt.Fprintf(w, "\n== %d. %s\n", i+1, title)
 		for _, b := range c.Blocks {
+			if b.Cue != nil {
+				fmt.Fprintf(w, "  %-10s %s → %s\n", "", cueClock(b.Cue.Start), cueClock(b.Cue.End))
+			}
 			for _, s := range b.Segments {
 				fmt.Fprintf(w, "  %-10s %s\n", b.Kind, s.Source)
 				fmt.Fprintf(w, "  %-10s → %s  [%d tokens, %s]\n", "", s.Spoken, s.Tokens, s.Pause)
 			}
 		}
 	}
+}
+
+// cueClock writes a cue time as subtitles do: 00:01:02.500.
+func cueClock(d time.Duration) string {
+	ms := d.Milliseconds()
+	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
 }

@@ -99,3 +99,17 @@ func TestInspectRejectsWhatItCannotRead(t *testing.T) {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
 }
+
+func TestInspectShowsSubtitleCueTimes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "phim.srt")
+	if err := os.WriteFile(p, []byte("1\n00:01:02,500 --> 00:01:04,000\nXin chào.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runInspect(t, p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "00:01:02.500 → 00:01:04.000") || !strings.Contains(out, "Xin chào.") {
+		t.Errorf("output lacks the cue and its times:\n%s", out)
+	}
+}
