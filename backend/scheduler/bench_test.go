@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/viettts-studio/studio/backend/store"
+	"github.com/viettts-studio/studio/inference/testengine"
 )
 
 // BenchmarkSchedulerOverhead measures the whole cost the scheduler adds to one segment: claim,
@@ -57,4 +58,39 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSchedulerThroughput runs a 100-segment job through the whole scheduler with an engine
+// of a fixed 50 ms per segment (a real one takes about 1 s), on 1 and then 2 instances in the same run, and reports segments
+// per second for each and their ratio: the scheduler must not serialize the instances.
+func BenchmarkSchedulerThroughput(b *testing.B) {
+	const segments = 100
+	run := func(size int) float64 {
+		bd := setup(b, b.TempDir(), options{size: size, engine: testengine.Config{Latency: 50 * time.Millisecond}})
+		defer bd.close()
+		np := store.NewProject{Title: "bench", Chapters: []store.NewChapter{{}}}
+		for i := range segments {
+			text := fmt.Sprintf("câu số %d", i)
+			np.Chapters[0].Segments = append(np.Chapters[0].Segments, store.NewSegment{Source: text, Spoken: text, Voice: "v", Speed: 1})
+		}
+		p, err := bd.sched.CreateProject(b.Context(), np)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		j, err := bd.sched.Enqueue(b.Context(), store.JobSpec{ProjectID: p.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bd.waitUntil(b, "job done", finished(bd, b, j.ID))
+		return segments / time.Since(start).Seconds()
+	}
+	var one, two float64
+	for b.Loop() {
+		one = run(1)
+		two = run(2)
+	}
+	b.ReportMetric(one, "seg/s-1inst")
+	b.ReportMetric(two, "seg/s-2inst")
+	b.ReportMetric(two/one, "ratio")
 }
