@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -39,12 +40,14 @@ var pdfPool struct {
 func pdfInstance(ctx context.Context) (pdfium.Pdfium, error) {
 	pdfPool.mu.Lock()
 	if pdfPool.pool == nil {
+		start := time.Now()
 		p, err := webassembly.Init(webassembly.Config{MinIdle: 1, MaxIdle: 1, MaxTotal: 2, Stdout: io.Discard, Stderr: io.Discard})
 		if err != nil {
 			pdfPool.mu.Unlock()
 			return nil, err
 		}
 		pdfPool.pool = p
+		slog.Info("pdf reader started", "took", time.Since(start).Round(time.Millisecond))
 	}
 	p := pdfPool.pool
 	pdfPool.mu.Unlock()
