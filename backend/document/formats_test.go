@@ -89,6 +89,7 @@ func TestEveryFormatOfTheSampleImportsToTheSameChaptersAndText(t *testing.T) {
 	}
 	for name, path := range files {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // also proves that imports of every format may run at once
 			got, err := Import(t.Context(), path, Options{})
 			if err != nil {
 				t.Fatal(err)
