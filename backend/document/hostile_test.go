@@ -55,8 +55,8 @@ func docxWith(t testing.TB, body string) []byte {
 	return makeZip(t, zipEntry{"word/document.xml", []byte(body)})
 }
 
-// importBounded imports a file and reports the error and the heap peak above the start.
-func importBounded(t *testing.T, path string, opts Options) (err error, peak uint64) {
+// importBounded imports a file and reports the heap peak above the start and the error.
+func importBounded(t *testing.T, path string, opts Options) (peak uint64, err error) {
 	t.Helper()
 	runtime.GC()
 	var base runtime.MemStats
@@ -93,7 +93,7 @@ func importBounded(t *testing.T, path string, opts Options) (err error, peak uin
 	if max > base.HeapInuse {
 		peak = max - base.HeapInuse
 	}
-	return err, peak
+	return peak, err
 }
 
 func writeFile(t *testing.T, name string, data []byte) string {
@@ -192,7 +192,7 @@ func TestHostileFilesFailClearlyWithinBounds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err, peak := importBounded(t, writeFile(t, c.file, c.data), Options{})
+			peak, err := importBounded(t, writeFile(t, c.file, c.data), Options{})
 			checkHostile(t, err, peak, c.want, c.says)
 		})
 	}
@@ -231,7 +231,7 @@ func TestA200MBTextFileIsRefusedWithoutReadingIt(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err, peak := importBounded(t, p, Options{})
+	peak, err := importBounded(t, p, Options{})
 	checkHostile(t, err, peak, ErrTooLarge, "32.0 MiB")
 }
 
@@ -247,14 +247,14 @@ func TestAnEncryptedPDFSaysItNeedsItsPassword(t *testing.T) {
 			t.Fatalf("qpdf %v: %v\n%s", args, err, out)
 		}
 	}
-	err, peak := importBounded(t, locked, Options{})
+	peak, err := importBounded(t, locked, Options{})
 	checkHostile(t, err, peak, ErrEncrypted, "password")
 }
 
 func TestAPasswordProtectedDOCXSaysSo(t *testing.T) {
 	// testdata/locked.docx: Word's agile encryption, written by msoffcrypto-tool
 	// (testdata/make_locked_docx.py).
-	err, peak := importBounded(t, filepath.Join("testdata", "locked.docx"), Options{})
+	peak, err := importBounded(t, filepath.Join("testdata", "locked.docx"), Options{})
 	checkHostile(t, err, peak, ErrEncrypted, "password")
 }
 
@@ -270,7 +270,7 @@ func TestAnOldBinaryDocSaysToSaveItAsDOCX(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "old.doc"), filepath.Join(dir, "old.docx")); err != nil {
 		t.Fatal(err)
 	}
-	err, peak := importBounded(t, filepath.Join(dir, "old.docx"), Options{})
+	peak, err := importBounded(t, filepath.Join(dir, "old.docx"), Options{})
 	checkHostile(t, err, peak, ErrUnsupported, "old binary Office file")
 }
 
@@ -279,6 +279,6 @@ func TestAPDFWithoutATextLayerAsksForOCR(t *testing.T) {
 	scan := []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj " +
 		"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R>>endobj " +
 		"4 0 obj<</Length 24>>stream\n10 10 180 180 re f\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
-	err, peak := importBounded(t, writeFile(t, "scan.pdf", scan), Options{})
+	peak, err := importBounded(t, writeFile(t, "scan.pdf", scan), Options{})
 	checkHostile(t, err, peak, ErrEmpty, "OCR")
 }

@@ -50,7 +50,7 @@ func TestImportsAtTheSizeLimitsStayUnder500MB(t *testing.T) {
 			if err := os.WriteFile(p, c.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			err, peak := importBounded(t, p, c.opts)
+			peak, err := importBounded(t, p, c.opts)
 			t.Logf("%s of input: %v, peak heap %s", humanBytes(int64(len(c.data))), err, humanBytes(int64(peak)))
 			if peak > memoryBound {
 				t.Errorf("peak heap %s, above %s", humanBytes(int64(peak)), humanBytes(memoryBound))
