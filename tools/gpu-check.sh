@@ -6,9 +6,10 @@
 #   tools/gpu-check.sh          run the checks (make gpu-check)
 #   tools/gpu-check.sh stash    keep the carried pack parts for a later call (no GPU work)
 #
-# What it runs comes from, in order: an earlier assembled stage in $VIETTTS_GPU_WORK/run; the pack
-# parts made by tools/gpu-pack.sh (carried in .cache/gpu/ or stashed by earlier calls); or, when Go
-# is here, a fresh build (tools/gpu-pack.sh stage). Logs go to $OUT (the device tool's folder that
+# What it runs comes from, in order: a fresh build when Go is here (tools/gpu-pack.sh stage); the
+# pack parts made by tools/gpu-pack.sh (carried in .cache/gpu/ or stashed by earlier calls); or the
+# stage assembled from them earlier in $VIETTTS_GPU_WORK/run. VIETTTS_GPU_FROM_PACK=1 uses the
+# parts even where Go is. Logs go to $OUT (the device tool's folder that
 # comes back) or $VIETTTS_GPU_WORK/out.
 #
 # Settings (environment): VIETTTS_GPU_QUICK=1 skips the full-size bundle (bench and memory run on
@@ -39,22 +40,33 @@ if [ "${1:-}" = stash ]; then
 	exit 0
 fi
 
-# 1. What to run.
+# 1. What to run: a fresh build where Go is (unless VIETTTS_GPU_FROM_PACK=1), else the carried or
+# stashed pack parts (reassembled only when they changed), else the stage assembled earlier.
 RUN=$WORK/run
-if [ -f "$RUN/SHA256SUMS" ] && (cd "$RUN" && sha256sum -c --quiet SHA256SUMS); then
-	say "using the stage assembled earlier in $RUN"
-elif ls .cache/gpu/part-* "$WORK"/parts/part-* >/dev/null 2>&1; then
+assemble() {
 	stash_parts
 	[ -f "$WORK/parts/PARTS.sha256" ] || die "PARTS.sha256 was not carried: carry .cache/gpu/PARTS.sha256 with a part"
+	if [ -f "$RUN/PARTS.sha256" ] && cmp -s "$RUN/PARTS.sha256" "$WORK/parts/PARTS.sha256" &&
+		(cd "$RUN" && sha256sum -c --quiet SHA256SUMS); then
+		say "using the stage assembled earlier from these parts in $RUN"
+		return
+	fi
+	local missing
 	missing=$(cd "$WORK/parts" && awk '{print $2}' PARTS.sha256 | while read -r p; do [ -f "$p" ] || echo "$p"; done)
 	[ -z "$missing" ] || die "parts not here yet: $(echo $missing); carry each in a call that runs \`tools/gpu-check.sh stash\`"
 	(cd "$WORK/parts" && sha256sum -c --quiet PARTS.sha256) || die "a part is damaged (checksum): carry it again"
 	rm -rf "$RUN" && mkdir -p "$RUN"
 	(cd "$WORK/parts" && cat $(awk '{print $2}' PARTS.sha256)) | tar -xz -C "$RUN" || die "the parts do not unpack"
 	(cd "$RUN" && sha256sum -c --quiet SHA256SUMS) || die "the unpacked files do not match their checksums"
+	cp "$WORK/parts/PARTS.sha256" "$RUN/PARTS.sha256"
 	say "assembled the pack into $RUN"
-elif command -v go >/dev/null; then
+}
+if command -v go >/dev/null && [ "${VIETTTS_GPU_FROM_PACK:-}" != 1 ]; then
 	tools/gpu-pack.sh stage "$RUN" || die "building the check failed"
+elif ls .cache/gpu/part-* "$WORK"/parts/part-* >/dev/null 2>&1; then
+	assemble
+elif [ -f "$RUN/SHA256SUMS" ] && (cd "$RUN" && sha256sum -c --quiet SHA256SUMS); then
+	say "using the stage assembled earlier in $RUN"
 else
 	die "nothing to run: no pack parts in .cache/gpu or $WORK/parts and no Go here; run tools/gpu-pack.sh where Go is and carry .cache/gpu/part-*"
 fi

@@ -34,6 +34,21 @@ func TestMarginAndArgmax(t *testing.T) {
 	}
 }
 
+func TestSamplerStartsFromTheFirstReadingThatWorked(t *testing.T) {
+	fail := true
+	s := gpu.Sample(func() (uint64, error) {
+		if fail {
+			fail = false
+			return 0, errors.New("NVML not ready")
+		}
+		return 300, nil
+	}, time.Hour)
+	u := s.Stop()
+	if u.First != 300 || u.Growth() != 0 || u.Err == nil || u.Samples != 1 {
+		t.Errorf("usage %+v", u)
+	}
+}
+
 func TestSamplerKeepsAPeakThatLastsOneReading(t *testing.T) {
 	readings := []uint64{100, 150, 900, 200}
 	var n atomic.Int64

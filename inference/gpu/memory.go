@@ -28,7 +28,8 @@ func DeviceMemory(index int) MemoryReader {
 
 // Usage is what a Sampler saw between its start and Stop.
 type Usage struct {
-	// First is the reading at the start, Peak the highest and Last the reading at Stop.
+	// First is the first reading that worked (normally the one at the start), Peak the highest
+	// and Last the latest.
 	First, Peak, Last uint64
 	Samples           int
 	// Err is the first failed reading, if any (the readings before and after it still count).
@@ -59,9 +60,6 @@ type Sampler struct {
 func Sample(read MemoryReader, interval time.Duration) *Sampler {
 	s := &Sampler{read: read, stop: make(chan struct{}), done: make(chan struct{})}
 	s.take()
-	s.mu.Lock()
-	s.usage.First = s.usage.Peak
-	s.mu.Unlock()
 	go s.loop(interval)
 	return s
 }
@@ -80,8 +78,8 @@ func (s *Sampler) loop(interval time.Duration) {
 	}
 }
 
-// take records one reading; it returns the value read (0 on failure).
-func (s *Sampler) take() uint64 {
+// take records one reading.
+func (s *Sampler) take() {
 	used, err := s.read()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -89,12 +87,14 @@ func (s *Sampler) take() uint64 {
 		if s.usage.Err == nil {
 			s.usage.Err = err
 		}
-		return 0
+		return
 	}
 	s.usage.Samples++
+	if s.usage.Samples == 1 {
+		s.usage.First = used // the first reading that worked
+	}
 	s.usage.Peak = max(s.usage.Peak, used)
 	s.usage.Last = used
-	return used
 }
 
 // Peak returns the usage so far without stopping.
