@@ -136,6 +136,17 @@ func (b *builder) chapters(title, author string) (chs []Chapter, docTitle string
 			break
 		}
 	}
+	if !hasMarks && !hasHeadings(blocks) {
+		// No structure (a DOCX typed without heading styles, a flat HTML page): paragraphs that
+		// read like chapter headings ("Chương 2", "PHẦN MỘT") become headings, as in plain text.
+		for i := range blocks {
+			if blocks[i].Kind == Paragraph {
+				if l := headingLevel(blocks[i].Text); l > 0 {
+					blocks[i].Kind, blocks[i].Level = Heading, l
+				}
+			}
+		}
+	}
 	cutLevel := 0
 	if !hasMarks {
 		count := map[int]int{}
@@ -251,6 +262,15 @@ func isTitlePage(text, title, author string) bool {
 		}
 	}
 	return strings.TrimSpace(text) == ""
+}
+
+func hasHeadings(blocks []rawBlock) bool {
+	for _, bl := range blocks {
+		if bl.Kind == Heading {
+			return true
+		}
+	}
+	return false
 }
 
 func firstHeadingOpens(blocks []rawBlock, level int) bool {

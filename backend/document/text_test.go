@@ -155,3 +155,16 @@ func TestDOCXTextBoxesAreReadOnceAndKeepTheirParagraphWhole(t *testing.T) {
 		t.Errorf("got\n%swant\n%s", got, want)
 	}
 }
+
+func TestChapterPatternsCutDocumentsWithoutHeadingStyles(t *testing.T) {
+	p := func(text string) string { return `<w:p><w:r><w:t>` + text + `</w:t></w:r></w:p>` }
+	body := `<w:document xmlns:w="w"><w:body>` + p("CHƯƠNG I") + p("Ngày xưa.") + p("CHƯƠNG II: Về quê") + p("Hết.") + `</w:body></w:document>`
+	doc := parseString(t, "flat.docx", string(docxWith(t, body)))
+	if got := chapterTitles(doc); len(got) != 2 || got[0] != "CHƯƠNG I" || got[1] != "CHƯƠNG II: Về quê" {
+		t.Errorf("chapters %q", got)
+	}
+	doc = parseString(t, "flat.html", "<p>Chương 1</p><p>Một.</p><p>Chương 2</p><p>Hai.</p>")
+	if got := chapterTitles(doc); len(got) != 2 {
+		t.Errorf("HTML chapters %q", got)
+	}
+}
