@@ -160,6 +160,47 @@ test("exporting an MP3 writes it to the output folder", async () => {
   expect(head.toString("latin1") === "ID3" || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0), `${file} does not start like an MP3`);
 });
 
+// a 4 s, 16 kHz mono WAV of a voiced sound (harmonics of a gliding pitch, syllable-like envelope)
+function writeClip(file) {
+  const rate = 16000, n = 4 * rate, buf = Buffer.alloc(44 + 2 * n);
+  buf.write("RIFF", 0); buf.writeUInt32LE(36 + 2 * n, 4); buf.write("WAVEfmt ", 8); buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22); buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(2 * rate, 28);
+  buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34); buf.write("data", 36); buf.writeUInt32LE(2 * n, 40);
+  let phase = 0;
+  for (let i = 0; i < n; i++) {
+    const t = i / rate;
+    phase += (2 * Math.PI * (140 + 30 * Math.sin(2 * Math.PI * 0.7 * t))) / rate;
+    let v = 0;
+    for (let h = 1; h <= 8; h++) v += Math.sin(h * phase) / h;
+    buf.writeInt16LE(Math.round(v * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t)) * 6000), 44 + 2 * i);
+  }
+  writeFileSync(file, buf);
+}
+
+test("a voice clip dropped on the window becomes a voice that can be previewed", async () => {
+  await page.keyboard.press("Alt+3");
+  await page.waitForSelector("[data-voice=lan]");
+  const clip = path.join(work, "Bà Ngoại.wav");
+  writeClip(clip);
+  await page.evaluate((p) => window.WailsInvoke("DD:640:400:" + p), clip);
+  await page.waitForSelector('[data-voice="bà-ngoại"]', { timeout: 60000 });
+  expect((await page.locator('[data-voice="bà-ngoại"]').textContent()).includes("Bà Ngoại.wav"), "the new voice does not name its clip");
+  // the preview is short: record that the player announced it rather than catching it on screen
+  await page.evaluate(() => {
+    window.__previewed = false;
+    new MutationObserver(() => {
+      if (document.querySelector("[data-testid=previewing]")?.textContent.includes("Bà Ngoại")) window.__previewed = true;
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await page.evaluate(() => { window.__player = []; window.runtime.EventsOn("player", (e) => window.__player.push(e)); });
+  await page.locator('[data-voice="bà-ngoại"] button').click();
+  await page.waitForFunction(() => window.__previewed, null, { timeout: 60000 });
+  const events = await page.evaluate(() => window.__player.map((e) => `${e.kind}:${e.segmentId ?? 0}`));
+  expect(events.includes("segment:0"), `the player did not start the preview: events ${events}`);
+  await shot("voices");
+  await page.evaluate(() => window.go.main.App.Stop());
+});
+
 test("the page raised no uncaught errors", async () => {
   expect(consoleErrors.length === 0, consoleErrors.join("\n"));
 });

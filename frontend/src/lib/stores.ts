@@ -90,7 +90,8 @@ export function applySegmentEvents(segs: Segment[], evs: SegmentEvent[]): Segmen
 /** applyPlayerEvent returns the playback state after e. */
 export function applyPlayerEvent(p: Playback, e: PlayerEvent): Playback {
   switch (e.kind) {
-    case "segment":
+    case "segment": // a preview's one item has no segment id
+      return { ...p, playing: true, paused: false, waiting: false, segmentId: e.segmentId ?? 0, offset: e.offset };
     case "position":
       return { ...p, playing: true, paused: false, waiting: false, segmentId: e.segmentId ?? p.segmentId, offset: e.offset };
     case "waiting":
