@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles the Windows build on Linux: cgo through mingw-w64, then the ONNX Runtime and
 # DirectML DLLs beside the exe. It cannot be run here (Wine cannot start Go 1.24+ binaries).
+# Debian has no mingw build of LAME, so this build has no MP3 export (tag nolame); the app says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v x86_64-w64-mingw32-gcc >/dev/null || {
@@ -9,7 +10,7 @@ tools/setup.sh ort
 mkdir -p build/bin
 VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-	go build -tags desktop,production \
+	go build -tags desktop,production,nolame \
 	-ldflags "-H windowsgui -w -s -X github.com/viettts-studio/studio/backend/buildinfo.Version=$VERSION" \
 	-o build/bin/viettts-studio.exe .
 cp lib/windows-x64/onnxruntime.dll lib/windows-x64/DirectML.dll build/bin/
