@@ -87,14 +87,26 @@ for b in "$BIN"/*; do
 	if ldd "$b" | grep -q "not found"; then say "$(basename "$b") cannot load: $(ldd "$b" | grep 'not found' | tr '\n' ' ')"; fi
 done
 
+# Every step shares one time budget (VIETTTS_GPU_BUDGET seconds, default 500: a device call may
+# run 600), so a slow step cannot keep the summary from being written.
+DEADLINE=$((SECONDS + ${VIETTTS_GPU_BUDGET:-500}))
 declare -A STATUS TOOK
 step() { # step NAME COMMAND...: runs it from $RUN, logs to $LOGS/NAME.log, records status and time
-	local name=$1 t0=$SECONDS
+	local name=$1 t0=$SECONDS left=$((DEADLINE - SECONDS - 10))
 	shift
-	say "$name: $*"
-	(cd "$RUN" && "$@") >"$LOGS/$name.log" 2>&1
+	if [ "$left" -lt 20 ]; then
+		STATUS[$name]="no time"
+		echo "not run: the time budget was spent" >"$LOGS/$name.log"
+		return
+	fi
+	say "$name (at most ${left}s): $*"
+	(cd "$RUN" && timeout -k 10 "$left" "$@") >"$LOGS/$name.log" 2>&1
 	local rc=$?
-	STATUS[$name]=$([ $rc -eq 0 ] && echo ok || echo "FAIL($rc)")
+	case $rc in
+	0) STATUS[$name]=ok ;;
+	124 | 137) STATUS[$name]="TIMEOUT" ;;
+	*) STATUS[$name]="FAIL($rc)" ;;
+	esac
 	TOOK[$name]=$((SECONDS - t0))
 	tail -n 3 "$LOGS/$name.log" >&2
 }
@@ -104,8 +116,10 @@ if command -v nvidia-smi >/dev/null; then
 else
 	echo "no nvidia-smi" >"$LOGS/gpu.txt"
 fi
+# Cheapest and most telling first: if the budget runs out, bench and memory go, not parity.
 step doctor "$BIN/viettts-studio" doctor
 step parity "$BIN/gpu.test" -test.v -test.count=1 -test.timeout=8m -test.run 'TestGPU(GraphParity|TokensFollowTheCPU|SegmentMatchesTheCPU)$'
+step stress "$BIN/scheduler.test" -test.v -test.count=1 -test.timeout=8m -test.run 'TestGPUStressFiveHundredSegmentsWithRandomCancels$'
 FULL=$VIETTTS_STUDIO_HOME/cache/bench/random-full
 DIMS=full
 [ "${VIETTTS_GPU_QUICK:-}" = 1 ] && DIMS=tiny
@@ -115,7 +129,6 @@ MEMBUNDLE=tiny
 [ "$DIMS" = full ] && [ -d "$FULL" ] && MEMBUNDLE=$FULL
 step memory env VIETTTS_GPU_BUNDLE="$MEMBUNDLE" VIETTTS_GPU_MAX_INSTANCES="${VIETTTS_GPU_MAX_INSTANCES:-2}" \
 	"$BIN/gpu.test" -test.v -test.count=1 -test.timeout=8m -test.run 'TestGPUMemoryAndThroughputPerInstance$'
-step stress "$BIN/scheduler.test" -test.v -test.count=1 -test.timeout=8m -test.run 'TestGPUStressFiveHundredSegmentsWithRandomCancels$'
 
 # 3. The table.
 lines() { grep -h -o "$1 .*" "$LOGS"/*.log 2>/dev/null; }
@@ -145,9 +158,9 @@ skips=$(grep -h -o 'skipped: .*' "$LOGS"/*.log 2>/dev/null | sort -u)
 	echo "-- 4. stress"
 	lines STRESS | sed 's/^/   /'
 	echo "-- steps"
-	for s in doctor parity bench memory stress; do printf '   %-7s %-8s %4ss  log %s\n' "$s" "${STATUS[$s]:-not run}" "${TOOK[$s]:-0}" "$LOGS/$s.log"; done
+	for s in doctor parity stress bench memory; do printf '   %-7s %-8s %4ss  log %s\n' "$s" "${STATUS[$s]:-not run}" "${TOOK[$s]:-0}" "$LOGS/$s.log"; done
 } | tee "$LOGS/summary.txt"
 
-for s in doctor parity bench memory stress; do
+for s in doctor parity stress bench memory; do
 	[ "${STATUS[$s]:-}" = ok ] || exit 1
 done
