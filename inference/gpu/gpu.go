@@ -11,6 +11,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/viettts-studio/studio/inference/nvml"
@@ -76,7 +77,20 @@ func Find(deviceID int, libPath string) (Machine, error) {
 		if st.Fix != "" {
 			why += "; " + st.Fix
 		}
+		if old := oldDriver(m.CUDA); old != "" {
+			why += "; " + old
+		}
 		return m, fmt.Errorf("%w on %s: %s", ErrNoGPU, m.GPU.Name, why)
 	}
 	return m, fmt.Errorf("%w: ONNX Runtime reported no CUDA provider status", ErrNoGPU)
+}
+
+// oldDriver says what to do when the driver supports a CUDA older than the providers' 13, or "".
+func oldDriver(cuda string) string {
+	major, _, _ := strings.Cut(cuda, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil || n >= 13 {
+		return ""
+	}
+	return fmt.Sprintf("the NVIDIA driver supports CUDA %s, and the CUDA providers of ONNX Runtime %s need CUDA 13: update the driver (580 or later)", cuda, ort.WantVersion)
 }
