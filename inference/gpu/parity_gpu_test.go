@@ -194,6 +194,13 @@ func TestGPUTokensFollowTheCPU(t *testing.T) {
 				c.name, a.Same, a.Margin, a.StepDiff)
 		}
 	}
+	// For the record, not a requirement: how far the app's GPU path (fp16 LLM on CUDA) strays from
+	// the fp32 reference on the CPU, step by step along the reference's tokens.
+	ref := greedy(t, b, false, cpuOptions(t, 0), text, xvec, steps, nil)
+	got := greedy(t, b, true, cudaOptions(t, true), text, xvec, steps, ref.Tokens)
+	a := gpu.Agree(ref, got, 4096)
+	t.Logf("TOKENS fp16-cuda-vs-fp32-cpu same=%d/%d max_logp_diff=%.3g first_divergence_margin=%.3g step_diff=%.3g info",
+		a.Same, a.Steps, a.MaxLogp, a.Margin, a.StepDiff)
 }
 
 func greedy(t *testing.T, b *bundle.Bundle, fp16 bool, so *onnx.SessionOptions, text []int64, xvec []float32, steps int, forced []int) gpu.Trace {
