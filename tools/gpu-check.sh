@@ -140,6 +140,8 @@ skips=$(grep -h -o 'skipped: .*' "$LOGS"/*.log 2>/dev/null | sort -u)
 	[ -n "$skips" ] && echo "   SKIPPED: $skips"
 	echo "-- 1. parity CUDA vs CPU (fp32 tol 1e-3 with TF32 off; fp16 LLM tol = (4+2·blocks)·2^-11·scale)"
 	lines PARITY | awk '{printf "   %-18s %-14s max|Δ| %-10s tol %-10s tf32 %-10s %s\n", $2, $3, substr($4,8), substr($6,5), substr($7,13), $8}'
+	echo "   placement with CPU fallback disabled (the app's sessions ask for it; shape arithmetic may stay on the CPU):"
+	echo "   $(lines PLACEMENT | awk '{printf "%s=%s ", $2, $3}')"
 	lines TOKENS | sed 's/^/   /'
 	lines SEGMENT | sed 's/^/   /'
 	echo "-- 2. stages on CUDA (bench, $DIMS bundle)"

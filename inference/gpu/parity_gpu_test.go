@@ -85,14 +85,16 @@ func needGPU(t *testing.T) gpu.Machine {
 	return m
 }
 
-// cudaOptions are CUDA session options for the GPU under test, destroyed after the test.
-func cudaOptions(t *testing.T, tf32 bool) *onnx.SessionOptions {
+// cudaOptions are CUDA session options for the GPU under test, destroyed after the test; strict
+// refuses any node on the CPU (ort.CUDAOptions.NoCPUFallback).
+func cudaOptions(t *testing.T, tf32 bool, strict ...bool) *onnx.SessionOptions {
 	t.Helper()
 	if dryRun() {
 		return cpuOptions(t, 0)
 	}
 	o := ort.DefaultCUDAOptions(deviceID())
 	o.TF32 = tf32
+	o.NoCPUFallback = len(strict) > 0 && strict[0]
 	so, err := ort.NewCUDASessionOptions(o)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +117,8 @@ func fp16Tolerance(d compiler.Dims, scale float64) float64 {
 	return float64(4+2*blocks) * halfRoundoff * max(1, scale)
 }
 
-// TestGPUGraphParity runs every synthesis graph on CUDA and on the CPU with the same inputs. The
+// TestGPUGraphParity runs every synthesis graph on CUDA and on the CPU with the same inputs, after
+// reporting whether it loads with every node on the GPU (PLACEMENT; informational). The
 // fp32 graphs must agree within 1e-3 (relative to outputs above 1) with TF32 off; with TF32 on
 // (ONNX Runtime's default, and the app's) the difference is logged. The fp16 LLM graphs are
 // compared with their own CPU run within fp16Tolerance.
@@ -130,8 +133,17 @@ func TestGPUGraphParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpu, strict, fast := cpuOptions(t, 0), cudaOptions(t, false), cudaOptions(t, true)
+	cpu, strict, fast, gpuOnly := cpuOptions(t, 0), cudaOptions(t, false), cudaOptions(t, true), cudaOptions(t, false, true)
 	for _, c := range cases {
+		// Placement: does the graph load with every node on the GPU (session.disable_cpu_ep_fallback,
+		// as the app's sessions ask)? The CUDA provider keeps shape arithmetic on the CPU, which
+		// that flag refuses; the numbers below are measured either way.
+		placement := "gpu-only"
+		if _, err := c.Run(gpuOnly); err != nil {
+			placement = "REFUSED"
+			t.Logf("%s with CPU fallback disabled: %v", c.Graph, err)
+		}
+		t.Logf("PLACEMENT %s %s", c.Graph, placement)
 		want, err := c.Run(cpu)
 		if err != nil {
 			t.Fatal(err)

@@ -39,6 +39,12 @@ type CUDAOptions struct {
 	// (use_tf32; ONNX Runtime's default is on). It is several times faster on Ampere and later and
 	// changes fp32 results at about 1e-3 relative, which is why the parity check turns it off.
 	TF32 bool
+	// NoCPUFallback makes a session fail to load when any node would run on the CPU
+	// (session.disable_cpu_ep_fallback, a session option, set by NewCUDASessionOptions). Beware:
+	// the CUDA provider deliberately leaves shape arithmetic (Shape → Gather → Concat feeding a
+	// Reshape, on graphs with dynamic dimensions) on the CPU, where it is cheaper, and the flag
+	// rejects those nodes too; the parity check reports per graph whether a strict load works.
+	NoCPUFallback bool
 }
 
 // Values of CUDAOptions.ArenaExtend.
@@ -123,7 +129,7 @@ func onOff(b bool) string {
 func (o CUDAOptions) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.Int("device", o.DeviceID), slog.String("arena", o.ArenaExtend),
 		slog.String("conv_search", o.ConvAlgoSearch), slog.Bool("tf32", o.TF32),
-		slog.Bool("copy_in_default_stream", o.CopyInDefaultStream)}
+		slog.Bool("copy_in_default_stream", o.CopyInDefaultStream), slog.Bool("no_cpu_fallback", o.NoCPUFallback)}
 	if o.MemLimit > 0 {
 		attrs = append(attrs, slog.String("mem_limit", fmt.Sprintf("%.1f GiB", float64(o.MemLimit)/(1<<30))))
 	}
@@ -152,9 +158,9 @@ func AppendCUDA(so *onnx.SessionOptions, o CUDAOptions) error {
 	return nil
 }
 
-// NewCUDASessionOptions returns session options that run on CUDA with o: full graph optimization
-// and CPU fallback disabled, so a graph that cannot run wholly on the GPU fails instead of running
-// partly on the CPU. The caller destroys the options.
+// NewCUDASessionOptions returns session options that run on CUDA with o: full graph optimization,
+// and with o.NoCPUFallback, a load that fails when any node would run on the CPU. The caller
+// destroys the options.
 func NewCUDASessionOptions(o CUDAOptions) (*onnx.SessionOptions, error) {
 	so, err := onnx.NewSessionOptions()
 	if err != nil {
@@ -163,7 +169,12 @@ func NewCUDASessionOptions(o CUDAOptions) (*onnx.SessionOptions, error) {
 	for _, step := range []func() error{
 		func() error { return so.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelEnableAll) },
 		func() error { return AppendCUDA(so, o) },
-		func() error { return so.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1") },
+		func() error {
+			if !o.NoCPUFallback {
+				return nil
+			}
+			return so.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1")
+		},
 	} {
 		if err := step(); err != nil {
 			so.Destroy()
