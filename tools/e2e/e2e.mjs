@@ -143,7 +143,8 @@ test("exporting an MP3 writes it to the output folder", async () => {
   await page.keyboard.press("Alt+4");
   await page.fill("input[name=outputDir]", exportDir);
   await page.press("input[name=outputDir]", "Tab");
-  await page.waitForFunction(async () => (await window.go.main.App.Preferences()).outputDir !== "", null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("input[name=outputDir]")?.value !== "", null, { timeout: 10000 });
+  expect((await page.evaluate(() => window.go.main.App.Preferences())).outputDir === exportDir, "the output folder was not saved");
   await shot("settings");
   await page.keyboard.press("Alt+2");
   await page.locator("[data-action=export]").click();
@@ -199,6 +200,46 @@ test("a voice clip dropped on the window becomes a voice that can be previewed",
   expect(events.includes("segment:0"), `the player did not start the preview: events ${events}`);
   await shot("voices");
   await page.evaluate(() => window.go.main.App.Stop());
+});
+
+test("with 2,000 segments queued the list renders a screenful and keeps up with the events", async () => {
+  const lines = ["Nhật ký làng quê", ""];
+  for (let i = 1; i <= 2000; i++) lines.push(`Đoạn ${i}: sáng hôm ấy, người làng ra đồng từ rất sớm.`, "");
+  const big = path.join(work, "nhat-ky.txt");
+  writeFileSync(big, lines.join("\n"));
+  await page.keyboard.press("Alt+1");
+  await page.evaluate((p) => window.WailsInvoke("DD:640:400:" + p), big);
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-job] .title")].some((t) => /nhat-ky|Nhật ký/.test(t.textContent)),
+    null, { timeout: 120000 });
+  const job = (await page.evaluate(() => window.go.main.App.Jobs())).find((j) => /nhat-ky|Nhật ký/.test(j.title));
+  expect(job.total >= 2000, `the document has ${job.total} segments, not 2,000`);
+  await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: "longtask", buffered: false });
+  });
+  await page.locator(`[data-job="${job.id}"] [data-action=open]`).click();
+  // the list is as tall as all its rows, though only a screenful of them exists
+  await page.waitForFunction((n) => {
+    const row = document.querySelector("[role=listitem]");
+    const inner = document.querySelector("[role=list]")?.firstElementChild;
+    return row && inner && parseFloat(inner.style.height) === n * parseFloat(row.style.height);
+  }, job.total, { timeout: 30000 });
+  const rows = await page.locator("[data-segment]").count();
+  expect(rows < 80, `${rows} rows in the DOM for ${job.total} segments: the list is not virtualized`);
+  // events keep arriving while the first sentences are narrated; the page applies them
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-segment]")].slice(0, 3).every((r) => r.dataset.state === "done"),
+    null, { timeout: 120000 });
+  const last = await page.evaluate(async (id) => (await window.go.main.App.Project(id)).chapters.at(-1).id, job.projectId);
+  const lastSegs = await segmentsOf(last);
+  await page.evaluate(() => { const v = document.querySelector("[role=list]"); v.scrollTop = v.scrollHeight; v.dispatchEvent(new Event("scroll")); });
+  await page.waitForSelector(`[data-segment="${lastSegs.at(-1).id}"]`, { timeout: 10000 });
+  const rowsAfter = await page.locator("[data-segment]").count();
+  expect(rowsAfter < 80, `${rowsAfter} rows in the DOM after scrolling to the end`);
+  const long = await page.evaluate(() => window.__long);
+  console.log(`      measured: ${rows} rows rendered for ${job.total} segments; long tasks while narrating: ${long.length}` +
+    (long.length ? `, longest ${Math.round(Math.max(...long))} ms` : ""));
+  await shot("document-2000");
+  await page.evaluate((id) => window.go.main.App.CancelJob(id), job.id);
 });
 
 test("the page raised no uncaught errors", async () => {

@@ -43,10 +43,8 @@ describe("with 2,000 segments queued", () => {
     let updates = 0;
     const unsub = segments.subscribe(() => updates++);
     updates = 0;
-    const t0 = performance.now();
     for (let i = 1; i <= 2000; i++) emit("segment", { id: i, jobId: 1, state: "running" });
     for (let i = 1; i <= 2000; i++) emit("segment", { id: i, jobId: 1, state: "done", seconds: 1.5 });
-    const handling = performance.now() - t0;
     expect(updates).toBe(0); // nothing yet: events wait for the frame
     await nextFrame();
     expect(updates).toBe(1);
@@ -56,8 +54,6 @@ describe("with 2,000 segments queued", () => {
     const rows = container.querySelectorAll("[data-segment]");
     expect(rows.length).toBe(rowsBefore);
     expect([...rows].every((r) => r.getAttribute("data-state") === "done")).toBe(true);
-    // 4,000 events are queued, not applied one by one: far below a frame per event
-    expect(handling).toBeLessThan(4000 * 16);
     project.set(undefined);
   });
 });
