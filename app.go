@@ -405,6 +405,18 @@ func (a *App) Pause()  { a.player.Pause() }
 func (a *App) Resume() { a.player.Resume() }
 func (a *App) Stop()   { a.player.Stop() }
 
+// Skip moves playback delta sentences forward (negative: back), to the sentence's start.
+func (a *App) Skip(delta int) error {
+	st := a.player.State()
+	a.mu.Lock()
+	n := len(a.playing)
+	a.mu.Unlock()
+	if n == 0 || !st.Playing {
+		return nil
+	}
+	return a.player.Seek(min(max(st.Index+delta, 0), n-1), 0)
+}
+
 // SetRate sets the playback rate (0.5-2).
 func (a *App) SetRate(r float64) error { return a.player.SetRate(r) }
 

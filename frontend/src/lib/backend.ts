@@ -113,6 +113,7 @@ type GoApp = {
   Resume(): Promise<void>;
   Stop(): Promise<void>;
   SetRate(r: number): Promise<void>;
+  Skip(delta: number): Promise<void>;
   SetVolume(v: number): Promise<void>;
   ExportFormats(): Promise<FormatInfo[]>;
   Export(req: ExportRequest): Promise<string[] | null>;
@@ -171,6 +172,7 @@ export const api = {
   resume: () => app().Resume(),
   stop: () => app().Stop(),
   setRate: (r: number) => app().SetRate(r),
+  skip: (delta: number) => app().Skip(delta),
   setVolume: (v: number) => app().SetVolume(v),
   exportFormats: () => app().ExportFormats(),
   exportBook: async (req: ExportRequest) => (await app().Export(req)) ?? [],
