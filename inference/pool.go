@@ -1,6 +1,8 @@
 package inference
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"context"
 	"errors"
 	"fmt"
@@ -439,7 +441,7 @@ func ResolveSize(setting string, hw Hardware) (int, string, error) {
 		}
 		n = max(1, min(n, MaxInstances))
 		return n, fmt.Sprintf("auto: %d instance(s) fit %s free of %s GPU memory (%s each, %s kept in reserve)",
-			n, humanBytes(free), humanBytes(total), humanBytes(hw.PerInstance), humanBytes(hw.Reserve)), nil
+			n, bytesize.FormatU(free), bytesize.FormatU(total), bytesize.FormatU(hw.PerInstance), bytesize.FormatU(hw.Reserve)), nil
 	}
 	n, err := strconv.Atoi(setting)
 	if err != nil || n < 1 || n > MaxInstances {
@@ -449,9 +451,4 @@ func ResolveSize(setting string, hw Hardware) (int, string, error) {
 		return cpuFit, fmt.Sprintf("%d instance(s) asked, %d run on CPU: %d cores, %d threads each", n, cpuFit, hw.Cores, hw.ThreadsPerInstance), nil
 	}
 	return n, fmt.Sprintf("%d instance(s), as set", n), nil
-}
-
-func humanBytes(b uint64) string {
-	const g = 1 << 30
-	return fmt.Sprintf("%.1f GiB", float64(b)/g)
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -125,7 +127,7 @@ func compileInto(ctx context.Context, env *Env, src compiler.Source, out string,
 		}
 		return 1
 	}
-	fmt.Fprintf(env.Stdout, "installed %s (%d graphs, %s) in %s in %s\n", m.ModelID, len(m.Graphs), modelSize(m.Size()), out,
+	fmt.Fprintf(env.Stdout, "installed %s (%d graphs, %s) in %s in %s\n", m.ModelID, len(m.Graphs), bytesize.Format(m.Size()), out,
 		time.Since(start).Round(time.Second))
 	return 0
 }
@@ -176,9 +178,9 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 		case res.Skipped:
 			fmt.Fprintf(env.Stderr, "%s: already downloaded and verified\n", f.Name)
 		case res.Resumed > 0:
-			fmt.Fprintf(env.Stderr, "%s: %s, verified (resumed after %s)\n", f.Name, modelSize(res.Size), modelSize(res.Resumed))
+			fmt.Fprintf(env.Stderr, "%s: %s, verified (resumed after %s)\n", f.Name, bytesize.Format(res.Size), bytesize.Format(res.Resumed))
 		default:
-			fmt.Fprintf(env.Stderr, "%s: %s, verified\n", f.Name, modelSize(res.Size))
+			fmt.Fprintf(env.Stderr, "%s: %s, verified\n", f.Name, bytesize.Format(res.Size))
 		}
 	}
 	out := *dir
@@ -215,7 +217,7 @@ func modelVerify(ctx context.Context, env *Env, args []string) int {
 		return 1
 	}
 	m, _ := bundle.ReadManifest(d)
-	fmt.Fprintf(env.Stdout, "model %s in %s is intact (%d files, %s)\n", m.ModelID, d, len(m.Graphs)+len(m.Files), modelSize(m.Size()))
+	fmt.Fprintf(env.Stdout, "model %s in %s is intact (%d files, %s)\n", m.ModelID, d, len(m.Graphs)+len(m.Files), bytesize.Format(m.Size()))
 	return 0
 }
 
@@ -244,7 +246,7 @@ func modelInfo(env *Env, args []string) int {
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "model     %s\n", m.ModelID)
-	fmt.Fprintf(w, "folder    %s (%s)\n", d, modelSize(m.Size()))
+	fmt.Fprintf(w, "folder    %s (%s)\n", d, bytesize.Format(m.Size()))
 	fmt.Fprintf(w, "compiler  %s, format %d, built %s\n", m.Compiler, m.Format, m.Created.Format(time.RFC3339))
 	if m.Random {
 		fmt.Fprintf(w, "weights   random (seed %d): for tests and benchmarks only, it does not speak\n", m.Seed)
@@ -257,7 +259,7 @@ func modelInfo(env *Env, args []string) int {
 	}
 	fmt.Fprintln(w, "graphs")
 	for _, g := range m.Graphs {
-		fmt.Fprintf(w, "  %-18s %-5s %10s  %s\n", g.Name, g.Precision, modelSize(g.Size), g.SHA256[:12])
+		fmt.Fprintf(w, "  %-18s %-5s %10s  %s\n", g.Name, g.Precision, bytesize.Format(g.Size), g.SHA256[:12])
 	}
 	if m.Tokenizer != "" {
 		fmt.Fprintf(w, "tokenizer %s\n", m.Tokenizer)
@@ -270,7 +272,7 @@ func modelInfo(env *Env, args []string) int {
 	}
 	fmt.Fprintf(w, "voices    %d %s\n", len(ids), strings.Join(ids, " "))
 	for _, s := range m.Sources {
-		fmt.Fprintf(w, "source    %-12s %10s  %s\n", s.Path, modelSize(s.Size), s.SHA256[:12])
+		fmt.Fprintf(w, "source    %-12s %10s  %s\n", s.Path, bytesize.Format(s.Size), s.SHA256[:12])
 	}
 	return 0
 }
@@ -306,7 +308,7 @@ func modelBuildRandom(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "viettts-studio model build-random: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(env.Stdout, "built %s (%d graphs, %s) in %s in %s\n", m.ModelID, len(m.Graphs), modelSize(m.Size()), *out,
+	fmt.Fprintf(env.Stdout, "built %s (%d graphs, %s) in %s in %s\n", m.ModelID, len(m.Graphs), bytesize.Format(m.Size()), *out,
 		time.Since(start).Round(time.Millisecond))
 	return 0
 }
@@ -359,17 +361,17 @@ func (p *modelProgress) bytes(file string, done, total int64) {
 		return
 	}
 	p.last = now
-	line := fmt.Sprintf("%s  %s", file, modelSize(done))
+	line := fmt.Sprintf("%s  %s", file, bytesize.Format(done))
 	if total > 0 {
 		pct := float64(done) / float64(total)
 		const width = 24
 		fill := int(pct * width)
 		line = fmt.Sprintf("%s [%s%s] %3.0f%% %s / %s", file, strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
-			100*pct, modelSize(done), modelSize(total))
+			100*pct, bytesize.Format(done), bytesize.Format(total))
 		if el := now.Sub(p.start).Seconds(); el > 1 && done > p.base {
 			rate := float64(done-p.base) / el
 			eta := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
-			line += fmt.Sprintf("  %s/s  ETA %s", modelSize(int64(rate)), eta)
+			line += fmt.Sprintf("  %s/s  ETA %s", bytesize.Format(int64(rate)), eta)
 		}
 	}
 	fmt.Fprintf(p.env.Stderr, "\r\033[K%s", line)
@@ -390,17 +392,4 @@ func modelReaderIsTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// modelSize prints a byte count for people.
-func modelSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"archive/zip"
 	"bytes"
 	"encoding/xml"
@@ -115,13 +117,13 @@ func (a *archive) stream(name string) (*entryReader, error) {
 	}
 	if declared > 1<<20 && f.CompressedSize64 > 0 && declared/int64(f.CompressedSize64) > a.lim.MaxRatio {
 		return nil, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks %s from %s (ratio %d, limit %d): a zip bomb",
-			name, humanBytes(declared), humanBytes(int64(f.CompressedSize64)), declared/int64(f.CompressedSize64), a.lim.MaxRatio)
+			name, bytesize.Format(declared), bytesize.Format(int64(f.CompressedSize64)), declared/int64(f.CompressedSize64), a.lim.MaxRatio)
 	}
 	again := a.seen[f.Name]
 	a.seen[f.Name] = true
 	left := a.lim.MaxUnpackedBytes - a.read
 	if declared > left && !again {
-		return nil, fail(ErrTooLarge, adviceTooLarge, "entry %s unpacks to %s, above what is left of the %s limit", name, humanBytes(declared), humanBytes(a.lim.MaxUnpackedBytes))
+		return nil, fail(ErrTooLarge, adviceTooLarge, "entry %s unpacks to %s, above what is left of the %s limit", name, bytesize.Format(declared), bytesize.Format(a.lim.MaxUnpackedBytes))
 	}
 	rc, err := f.Open()
 	if err != nil {
@@ -146,7 +148,7 @@ func (r *entryReader) Read(p []byte) (int, error) {
 		p = p[:left]
 	}
 	if len(p) == 0 {
-		return 0, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", r.name, humanBytes(r.declared))
+		return 0, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", r.name, bytesize.Format(r.declared))
 	}
 	n, err := r.rc.Read(p)
 	r.n += int64(n)
@@ -156,7 +158,7 @@ func (r *entryReader) Read(p []byte) (int, error) {
 	switch {
 	case r.n > r.declared || errors.Is(err, zip.ErrFormat):
 		// archive/zip itself stops past the declared size with ErrFormat (its only use there).
-		return n, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", r.name, humanBytes(r.declared))
+		return n, fail(ErrUnsafe, adviceUnsafe, "entry %s unpacks to more than its declared %s", r.name, bytesize.Format(r.declared))
 	case err == io.EOF:
 		return n, io.EOF
 	case err != nil:

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"regexp"
 	"strings"
 	"unicode"
@@ -116,7 +118,7 @@ func (b *builder) newTable() int {
 
 func (b *builder) err() error {
 	if b.tooBig {
-		return fail(ErrTooLarge, adviceTooLarge, "the document holds more than %s of text", humanBytes(b.limit))
+		return fail(ErrTooLarge, adviceTooLarge, "the document holds more than %s of text", bytesize.Format(b.limit))
 	}
 	return nil
 }

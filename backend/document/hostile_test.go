@@ -1,6 +1,8 @@
 package document
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"archive/zip"
 	"bytes"
 	"compress/flate"
@@ -211,9 +213,9 @@ func checkHostile(t *testing.T, err error, peak uint64, want error, says string)
 		t.Errorf("error %q lacks the file name or advice", err)
 	}
 	if peak > memoryBound {
-		t.Errorf("peak heap %s, above %s", humanBytes(int64(peak)), humanBytes(memoryBound))
+		t.Errorf("peak heap %s, above %s", bytesize.Format(int64(peak)), bytesize.Format(memoryBound))
 	}
-	t.Logf("%v (peak heap %s)", err, humanBytes(int64(peak)))
+	t.Logf("%v (peak heap %s)", err, bytesize.Format(int64(peak)))
 }
 
 func TestA200MBTextFileIsRefusedWithoutReadingIt(t *testing.T) {

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"bytes"
 	"context"
 	"errors"
@@ -119,7 +121,7 @@ func parse(ctx context.Context, r io.ReaderAt, size int64, name string, opts Opt
 	lim := opts.Limits.withDefaults()
 	opts.Limits = lim
 	if size > lim.MaxFileBytes {
-		return nil, fail(ErrTooLarge, adviceTooLarge, "the file is %s, above the %s limit", humanBytes(size), humanBytes(lim.MaxFileBytes))
+		return nil, fail(ErrTooLarge, adviceTooLarge, "the file is %s, above the %s limit", bytesize.Format(size), bytesize.Format(lim.MaxFileBytes))
 	}
 	format := opts.Format
 	if format == "" {
@@ -156,7 +158,7 @@ func parse(ctx context.Context, r io.ReaderAt, size int64, name string, opts Opt
 		doc, err = parsePDF(ctx, r, size, lim)
 	case FormatText, FormatMarkdown, FormatHTML, FormatSRT, FormatVTT:
 		if size > lim.MaxTextBytes {
-			return nil, fail(ErrTooLarge, adviceTooLarge, "the file is %s, above the %s limit for text files", humanBytes(size), humanBytes(lim.MaxTextBytes))
+			return nil, fail(ErrTooLarge, adviceTooLarge, "the file is %s, above the %s limit for text files", bytesize.Format(size), bytesize.Format(lim.MaxTextBytes))
 		}
 		if (format == FormatMarkdown || format == FormatHTML) && size > lim.MaxMarkupBytes {
 			return nil, markupTooLarge(name, size, lim)
@@ -220,7 +222,7 @@ func parseTextual(ctx context.Context, format Format, raw []byte, opts Options) 
 
 func markupTooLarge(name string, size int64, lim Limits) error {
 	return fail(ErrTooLarge, "split it into smaller files, or save it as plain text (.txt), which may be larger",
-		"%s is %s of markup, above the %s limit for Markdown and HTML", name, humanBytes(size), humanBytes(lim.MaxMarkupBytes))
+		"%s is %s of markup, above the %s limit for Markdown and HTML", name, bytesize.Format(size), bytesize.Format(lim.MaxMarkupBytes))
 }
 
 func formatFromName(name string) Format {
@@ -271,16 +273,4 @@ func sniff(head []byte) Format {
 		return FormatHTML
 	}
 	return FormatText
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"flag"
 	"os"
 	"path/filepath"
@@ -51,9 +53,9 @@ func TestImportsAtTheSizeLimitsStayUnder500MB(t *testing.T) {
 				t.Fatal(err)
 			}
 			peak, err := importBounded(t, p, c.opts)
-			t.Logf("%s of input: %v, peak heap %s", humanBytes(int64(len(c.data))), err, humanBytes(int64(peak)))
+			t.Logf("%s of input: %v, peak heap %s", bytesize.Format(int64(len(c.data))), err, bytesize.Format(int64(peak)))
 			if peak > memoryBound {
-				t.Errorf("peak heap %s, above %s", humanBytes(int64(peak)), humanBytes(memoryBound))
+				t.Errorf("peak heap %s, above %s", bytesize.Format(int64(peak)), bytesize.Format(memoryBound))
 			}
 		})
 	}

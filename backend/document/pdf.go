@@ -1,6 +1,8 @@
 package document
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"context"
 	"errors"
 	"fmt"
@@ -74,7 +76,7 @@ func ShutdownPDF() error {
 func parsePDF(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Document, error) {
 	if size > MaxPDFBytes {
 		return nil, fail(ErrTooLarge, "split the PDF (for example with qpdf --split-pages) and import the parts",
-			"the PDF is %s, above the %s limit", humanBytes(size), humanBytes(MaxPDFBytes))
+			"the PDF is %s, above the %s limit", bytesize.Format(size), bytesize.Format(MaxPDFBytes))
 	}
 	data := make([]byte, size)
 	if _, err := r.ReadAt(data, 0); err != nil && err != io.EOF {
@@ -127,7 +129,7 @@ func parsePDF(ctx context.Context, r io.ReaderAt, size int64, lim Limits) (*Docu
 		}
 		total += int64(len(pt.Text))
 		if total > lim.MaxTextBytes {
-			return nil, fail(ErrTooLarge, adviceTooLarge, "the PDF holds more than %s of text", humanBytes(lim.MaxTextBytes))
+			return nil, fail(ErrTooLarge, adviceTooLarge, "the PDF holds more than %s of text", bytesize.Format(lim.MaxTextBytes))
 		}
 		text := strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0002", "", "\ufffe", "").Replace(nfc(pt.Text))
 		lines = append(lines, pageFootnotes(dropPageNumbers(strings.Split(text, "\n")), i+1, notes)...)

@@ -4,6 +4,8 @@
 package system
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"fmt"
 	"io"
 	"os"
@@ -160,7 +162,7 @@ func (r Report) Print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "  %sdriver %s, CUDA %s\n", ok(true), r.GPU.Driver, r.GPU.CUDA)
 		for _, d := range r.GPU.Devices {
-			fmt.Fprintf(w, "  %sGPU %d: %s, %s free of %s\n", ok(true), d.Index, d.Name, gib(d.FreeBytes), gib(d.TotalBytes))
+			fmt.Fprintf(w, "  %sGPU %d: %s, %s free of %s\n", ok(true), d.Index, d.Name, bytesize.FormatU(d.FreeBytes), bytesize.FormatU(d.TotalBytes))
 		}
 	}
 	fmt.Fprintln(w, "\nCUDA 13 / cuDNN 9 libraries (needed by the CUDA provider)")
@@ -207,5 +209,3 @@ func (r Report) Print(w io.Writer) {
 		}
 	}
 }
-
-func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }

@@ -13,6 +13,8 @@
 package checkpoint
 
 import (
+	"github.com/viettts-studio/studio/inference/bytesize"
+
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
@@ -201,7 +203,7 @@ func openReader(r io.ReaderAt, size int64, name string) (*StateDict, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		if n == 4 && string(head[:]) == "PK\x03\x04" {
-			return nil, fail(ErrTruncated, "is truncated or damaged (a zip archive without its index, %s): download or copy it again", humanBytes(size))
+			return nil, fail(ErrTruncated, "is truncated or damaged (a zip archive without its index, %s): download or copy it again", bytesize.Format(size))
 		}
 		return nil, fail(ErrNotCheckpoint, "is not a PyTorch checkpoint (not a zip archive: %v)", err)
 	}
@@ -235,7 +237,7 @@ func openReader(r io.ReaderAt, size int64, name string) (*StateDict, error) {
 		}
 	}
 	if pkl.UncompressedSize64 > maxPickle {
-		return nil, fail(ErrNotCheckpoint, "has a %s pickle; a state dict's is far smaller", humanBytes(int64(pkl.UncompressedSize64)))
+		return nil, fail(ErrNotCheckpoint, "has a %s pickle; a state dict's is far smaller", bytesize.Format(int64(pkl.UncompressedSize64)))
 	}
 	data, err := readEntry(pkl, maxPickle)
 	if err != nil {
@@ -279,7 +281,7 @@ func readEntry(f *zip.File, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %s", f.Name, humanBytes(limit))
+		return nil, fmt.Errorf("%s is larger than %s", f.Name, bytesize.Format(limit))
 	}
 	return b, nil
 }
@@ -570,18 +572,6 @@ func HalfToFloat32(h uint16) float32 {
 		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
 	}
 	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // checkpointFromBytes opens an in-memory checkpoint (fuzzing and tests).

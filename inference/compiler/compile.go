@@ -515,18 +515,6 @@ func DimsOf(m *bundle.Manifest) (Dims, error) {
 	return d, d.Validate()
 }
 
-func humanSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // licenseText is written into bundles compiled from the published weights.
 const licenseText = `VietTTS model weights (dangvansam/viet-tts)
 
