@@ -25,9 +25,18 @@ func initORT(t testing.TB) {
 
 var (
 	tinyOnce sync.Once
+	tinyRoot string
 	tinyDir  string
 	tinyErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyRoot != "" {
+		os.RemoveAll(tinyRoot)
+	}
+	os.Exit(code)
+}
 
 // tinyBundle is a tiny random-weight bundle with the fp16 LLM graphs, built once per test binary.
 func tinyBundle(t testing.TB) *bundle.Bundle {
@@ -38,7 +47,7 @@ func tinyBundle(t testing.TB) *bundle.Bundle {
 			tinyErr = err
 			return
 		}
-		tinyDir = filepath.Join(root, "bundle")
+		tinyRoot, tinyDir = root, filepath.Join(root, "bundle")
 		tinyErr = tinymodel.Build(context.Background(), tinyDir, tinymodel.Options{FP16: true, Seed: 9})
 	})
 	if tinyErr == tinymodel.ErrNoRanks {
