@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/viettts-studio/studio/backend/buildinfo.Version=$(VERSION)
 export VIETTTS_ORT_LIB ?= $(CURDIR)/lib/linux-x64/libonnxruntime.so.1
 
-.PHONY: run build setup setup-test frontend test test-go test-frontend test-gui vet bench build-windows clean
+.PHONY: run build setup setup-test frontend test vet bench build-windows gpu-check gpu-pack clean
 
 run: build
 	./$(BIN)
@@ -41,6 +41,14 @@ bench:
 
 build-windows: frontend
 	tools/build-windows.sh
+
+# Issue 9's GPU checks and bench on CUDA (NVIDIA GPU, CUDA 13, cuDNN 9); see docs/GPU.md.
+gpu-check:
+	tools/gpu-check.sh
+
+# Pack the GPU check for a machine without Go or network (.cache/gpu/part-*).
+gpu-pack:
+	tools/gpu-pack.sh
 
 clean:
 	rm -rf build/bin frontend/dist/assets test-artifacts
