@@ -10,6 +10,7 @@ import (
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/inference"
 	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/gpu"
 	"github.com/viettts-studio/studio/inference/nvml"
 	"github.com/viettts-studio/studio/inference/ort"
 	"github.com/viettts-studio/studio/inference/tokenizer"
@@ -85,10 +86,36 @@ func VietTTSEngines(ctx context.Context, dirs home.Dirs, set EngineSettings, log
 	}
 	opts := viettts.Options{Session: session, FP16: prov == ort.CUDA, VoiceDirs: []string{dirs.Voices},
 		VoiceCache: filepath.Join(dirs.Cache, "voices"), Logger: log}
-	e.Factory = func(ctx context.Context, index int) (inference.Engine, error) {
-		return viettts.New(ctx, dir, opts)
+	e.Factory = viettts.Factory(dir, opts)
+	if prov == ort.CUDA {
+		measureCUDA(ctx, &e, set, log)
 	}
 	return e, nil
+}
+
+// warmupText is about as long as a segment gets (30 text tokens): the pool is sized so every
+// instance has room for it.
+const warmupText = "Sáng hôm ấy, trời trong xanh, những cánh đồng lúa chín vàng trải dài tới tận chân núi phía xa."
+
+// measureCUDA sizes the pool on a GPU by measurement (issue 9): one instance is loaded and runs a
+// long segment while NVML reads the memory it takes; the `instances` setting is then capped (or,
+// with `auto`, grown) by what fits the free memory and adds throughput. The measured engines are
+// handed to the pool, so none loads twice. When measuring fails, the estimate stands.
+func measureCUDA(ctx context.Context, e *Engines, set EngineSettings, log *slog.Logger) {
+	info, err := nvml.Read()
+	if err != nil || set.DeviceID >= len(info.Devices) {
+		log.Warn("cannot read GPU memory: the pool keeps its estimated size", "err", err)
+		return
+	}
+	sz, err := gpu.MeasureSize(ctx, set.Instances, gpu.SizeProbe{
+		Factory: e.Factory, Memory: gpu.DeviceMemory(set.DeviceID), Total: info.Devices[set.DeviceID].TotalBytes,
+		Warmup: inference.Request{ID: "warm-up", Text: warmupText, Voice: e.DefaultVoice, Speed: 1, Seed: 1}, Logger: log,
+	})
+	if err != nil {
+		log.Warn("measuring the GPU pool failed: the pool keeps its estimated size", "err", err)
+		return
+	}
+	e.Size, e.Reason, e.Factory = sz.Size, sz.Reason+" (cuda)", sz.Factory(e.Factory)
 }
 
 // modelID names a bundle in render keys: its model id and the hash of its first graph, so a
