@@ -165,6 +165,19 @@ test("exporting an MP3 writes it to the output folder", async () => {
   expect(head.toString("latin1") === "ID3" || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0), `${file} does not start like an MP3`);
 });
 
+test("changing the instances setting restarts synthesis with the new count, live", async () => {
+  await page.keyboard.press("Alt+4");
+  await page.selectOption("select[aria-label='Số phiên bản']", "count");
+  await page.fill("input[aria-label='Số cố định']", "1");
+  await page.press("input[aria-label='Số cố định']", "Tab");
+  await page.waitForFunction(() => document.querySelector("[data-testid=effective]")?.textContent.includes("Đang chạy 1 phiên bản"),
+    null, { timeout: 60000 });
+  await page.waitForFunction(() => /Phiên chạy:\s*1\b/.test(document.querySelector("footer").textContent), null, { timeout: 30000 });
+  expect((await page.evaluate(() => window.go.main.App.Preferences())).instances === "1", "the setting was not stored");
+  await shot("settings-instances");
+  await page.keyboard.press("Alt+2");
+});
+
 // a 4 s, 16 kHz mono WAV of a voiced sound (harmonics of a gliding pitch, syllable-like envelope)
 function writeClip(file) {
   const rate = 16000, n = 4 * rate, buf = Buffer.alloc(44 + 2 * n);

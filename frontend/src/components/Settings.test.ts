@@ -104,10 +104,13 @@ describe("settings", () => {
   it("keep the old settings and show the backend's reason when a value is refused", async () => {
     fakeGo();
     render(Settings);
+    await waitFor(() => expect(screen.getByTestId("effective").textContent).toContain("2"));
     await fireEvent.change(screen.getByLabelText("Số phiên bản"), { target: { value: "count" } });
+    // a fixed number starts at the count running now
+    await waitFor(() => expect(get(preferences).instances).toBe("2"));
     await fireEvent.change(screen.getByLabelText("Số cố định"), { target: { value: "99" } });
     await waitFor(() => expect(get(notices).some((n) => n.text.includes("not valid"))).toBe(true));
-    expect(get(preferences).instances).toBe("default");
+    expect(get(preferences).instances).toBe("2");
   });
 });
 
