@@ -91,3 +91,23 @@ describe("events", () => {
     expect(get(notices).some((n) => n.kind === "error" && n.text.includes("đĩa đầy"))).toBe(true);
   });
 });
+
+describe("throughput with no events", () => {
+  it("falls to 0 once synthesis stops", async () => {
+    disconnect();
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "performance"] });
+    try {
+      disconnect = connect();
+      const job: Job = { id: 1, projectId: 1, title: "a", state: "running", priority: 0, total: 10, done: 0, failed: 0, audioSeconds: 0 };
+      jobs.set([job]);
+      emit("job", { JobID: 1, State: "running", Done: 1, Failed: 0, Canceled: 0, Total: 10, AudioSeconds: 0, ETA: 0, ETAKnown: false });
+      vi.advanceTimersByTime(5000);
+      emit("job", { JobID: 1, State: "done", Done: 10, Failed: 0, Canceled: 0, Total: 10, AudioSeconds: 20, ETA: 0, ETAKnown: false });
+      expect(get(throughput)).toBeGreaterThan(3);
+      vi.advanceTimersByTime(40000); // no event: the ticks measure the same total
+      expect(get(throughput)).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -207,6 +207,9 @@ export async function refreshVoices(): Promise<void> {
 }
 
 let samples: Sample[] = [];
+/** throughputTick is how often the throughput is measured again when no job event comes, so it
+ * falls to 0 once synthesis stops. */
+const throughputTick = 2000;
 function measureThroughput(list: Job[]): void {
   const now = typeof performance !== "undefined" ? performance.now() : Date.now();
   samples = addSample(samples, now, list.reduce((a, j) => a + j.audioSeconds, 0));
@@ -300,10 +303,14 @@ export function connect(): () => void {
       refreshStatus();
     }),
   ];
+  const tick = setInterval(() => measureThroughput(get(jobs)), throughputTick);
   onFileDrop((paths) => {
     // the backend imports dropped files itself (Go's OnFileDrop); here we only refresh
     setTimeout(refreshJobs, 300);
     void paths;
   });
-  return () => offs.forEach((off) => off());
+  return () => {
+    clearInterval(tick);
+    offs.forEach((off) => off());
+  };
 }
