@@ -8,7 +8,7 @@ import ModelPanel from "./ModelPanel.svelte";
 import Voices from "./Voices.svelte";
 import StatusBar from "./StatusBar.svelte";
 import App from "../App.svelte";
-import { preferences, modelTask, notices, view, status, instances, throughput, firstRunDismissed, voices } from "../lib/stores";
+import { preferences, modelTask, notices, view, status, instances, throughput, firstRunDismissed, voices, playback } from "../lib/stores";
 import { locale } from "../lib/i18n";
 import type { Preferences, Status } from "../lib/backend";
 
@@ -161,5 +161,20 @@ describe("the app shell", () => {
     await fireEvent.keyDown(window, { key: "1", altKey: true });
     expect(get(view)).toBe("queue");
     status.set(undefined);
+  });
+  it("maps Space, the arrows and Esc to the player while a document plays", async () => {
+    const app = fakeGo({ Pause: vi.fn(async () => {}), Resume: vi.fn(async () => {}), Skip: vi.fn(async () => {}), Stop: vi.fn(async () => {}) });
+    render(App);
+    await fireEvent.keyDown(window, { key: "ArrowLeft", code: "ArrowLeft" });
+    expect(app.Skip).not.toHaveBeenCalled(); // nothing plays
+    playback.set({ playing: true, paused: false, waiting: false, segmentId: 7, offset: 0, rate: 1, volume: 1 });
+    await fireEvent.keyDown(window, { key: " ", code: "Space" });
+    expect(app.Pause).toHaveBeenCalledOnce();
+    await fireEvent.keyDown(window, { key: "ArrowLeft", code: "ArrowLeft" });
+    await fireEvent.keyDown(window, { key: "ArrowRight", code: "ArrowRight" });
+    expect(app.Skip.mock.calls).toEqual([[-1], [1]]);
+    await fireEvent.keyDown(window, { key: "Escape", code: "Escape" });
+    expect(app.Stop).toHaveBeenCalledOnce();
+    playback.set({ playing: false, paused: false, waiting: false, segmentId: 0, offset: 0, rate: 1, volume: 1 });
   });
 });
