@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/viettts-studio/studio/backend/audio/player"
+	"github.com/viettts-studio/studio/backend/home"
+	"github.com/viettts-studio/studio/backend/studio"
+	"github.com/viettts-studio/studio/inference/testengine"
+)
+
+// event is one event the app sent to the window.
+type event struct {
+	name string
+	data any
+}
+
+// testApp is the bound App over a real studio (SQLite in a temp dir, the test engine) with its
+// window events captured instead of sent to Wails.
+type testApp struct {
+	*App
+	mu     sync.Mutex
+	events []event
+	got    chan struct{}
+}
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	t.Setenv(home.EnvHome, t.TempDir())
+	dirs, err := home.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dirs.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	f := testengine.NewFactory(testengine.Config{Latency: time.Millisecond})
+	st, err := studio.Open(t.Context(), dirs, studio.Engines{Factory: f.New, ModelID: "test", Size: 1, Reason: "test", DefaultVoice: "nam"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := player.New(player.Options{})
+	ta := &testApp{App: NewApp(dirs, st, pl, slog.New(slog.DiscardHandler)), got: make(chan struct{}, 100)}
+	ta.emit = func(name string, data any) {
+		ta.mu.Lock()
+		ta.events = append(ta.events, event{name, data})
+		ta.mu.Unlock()
+		ta.got <- struct{}{}
+	}
+	life, stop := context.WithCancel(context.Background())
+	ta.life, ta.stop = life, stop
+	t.Cleanup(func() {
+		ta.shutdown(context.Background())
+		st.Close(context.Background())
+		pl.Close()
+	})
+	return ta
+}
+
+// waitFor waits until an event named name has come and returns it.
+func (ta *testApp) waitFor(t *testing.T, name string) any {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		ta.mu.Lock()
+		for _, e := range ta.events {
+			if e.name == name {
+				ta.mu.Unlock()
+				return e.data
+			}
+		}
+		ta.mu.Unlock()
+		select {
+		case <-ta.got:
+		case <-timeout:
+			t.Fatalf("no %q event within 30 s; got %v", name, ta.events)
+		}
+	}
+}
+
+func TestDroppedDocumentsAreImportedAndClipsBecomeVoices(t *testing.T) {
+	ta := newTestApp(t)
+	doc := filepath.Join(t.TempDir(), "truyen.txt")
+	if err := os.WriteFile(doc, []byte("Truyện ngắn\n\nNgày xưa có một cô bé. Cô bé sống bên bờ sông.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clip := filepath.Join(t.TempDir(), "giong.wav")
+	if err := os.WriteFile(clip, []byte("RIFF...."), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ta.onDrop([]string{doc, clip})
+	imp := ta.waitFor(t, "import").(ImportResult)
+	if imp.Error != "" || imp.ProjectID == 0 || imp.JobID == 0 || imp.Segments == 0 || imp.Path != doc {
+		t.Errorf("import of the dropped document: %+v", imp)
+	}
+	v := ta.waitFor(t, "voice").(VoiceEvent)
+	if v.Clip != clip || v.Error == "" || v.Voice != nil {
+		t.Errorf("a clip that is not audio, with no model installed: %+v", v)
+	}
+	jobs, err := ta.Jobs()
+	if err != nil || len(jobs) != 1 || jobs[0].Title == "" {
+		t.Errorf("jobs after the drop: %+v, %v", jobs, err)
+	}
+}
+
+func TestDeviceChangeRestartsSynthesisAndReports(t *testing.T) {
+	ta := newTestApp(t)
+	p, err := ta.Preferences()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Theme = "light"
+	if err := ta.SetPreferences(p); err != nil {
+		t.Fatal(err)
+	}
+	ta.mu.Lock()
+	n := len(ta.events)
+	ta.mu.Unlock()
+	if n != 0 {
+		t.Errorf("a theme change restarted synthesis: %v", ta.events)
+	}
+	p.Instances = "2"
+	if err := ta.SetPreferences(p); err != nil {
+		t.Fatal(err)
+	}
+	// no model is installed here: the restart fails and says what to do, and the running engines stay
+	e := ta.waitFor(t, "engines").(EnginesEvent)
+	if e.Error == "" || !strings.Contains(e.Error, "install") {
+		t.Errorf("restart without a model: %+v", e)
+	}
+	if !e.Running {
+		t.Errorf("a failed restart stopped synthesis: %+v", e)
+	}
+	if err := ta.SetPreferences(studio.Preferences{Language: "de", Theme: "dark", Provider: "auto", Instances: "default"}); err == nil {
+		t.Error("an unknown language was accepted")
+	}
+}
+
+func TestExportGoesToTheOutputFolder(t *testing.T) {
+	ta := newTestApp(t)
+	if got := ta.exportTarget("Sách", ".mp3", false); got != "" {
+		t.Errorf("without an output folder the export asks: got %q", got)
+	}
+	out := filepath.Join(t.TempDir(), "Sách nói")
+	p, _ := ta.Preferences()
+	p.OutputDir = out
+	if err := ta.SetPreferences(p); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ta.exportTarget("Truyện: Kiều / tập 1", ".mp3", false), filepath.Join(out, "Truyện_ Kiều _ tập 1.mp3"); got != want {
+		t.Errorf("export file %q, want %q", got, want)
+	}
+	if got, want := ta.exportTarget("Kiều", ".mp3", true), filepath.Join(out, "Kiều"); got != want {
+		t.Errorf("per-chapter export folder %q, want %q", got, want)
+	}
+	for in, want := range map[string]string{"": "audiobook", " .. ": "audiobook", "a\x01b": "a_b"} {
+		if got := safeFileName(in); got != want {
+			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
