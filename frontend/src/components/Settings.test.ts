@@ -37,6 +37,10 @@ function fakeGo(over: Record<string, unknown> = {}) {
     PreviewVoice: vi.fn(async () => {}),
     AddVoice: vi.fn(async () => "/clips/mai.wav"),
     ChooseFolder: vi.fn(async () => "/sach-noi"),
+    Pause: vi.fn(async () => {}),
+    Resume: vi.fn(async () => {}),
+    Skip: vi.fn(async (_delta: number) => {}),
+    Stop: vi.fn(async () => {}),
     ...over,
   };
   window.go = { main: { App: app } } as unknown as Window["go"];
@@ -163,7 +167,7 @@ describe("the app shell", () => {
     status.set(undefined);
   });
   it("maps Space, the arrows and Esc to the player while a document plays", async () => {
-    const app = fakeGo({ Pause: vi.fn(async () => {}), Resume: vi.fn(async () => {}), Skip: vi.fn(async () => {}), Stop: vi.fn(async () => {}) });
+    const app = fakeGo();
     render(App);
     await fireEvent.keyDown(window, { key: "ArrowLeft", code: "ArrowLeft" });
     expect(app.Skip).not.toHaveBeenCalled(); // nothing plays
