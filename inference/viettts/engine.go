@@ -69,7 +69,7 @@ type Engine struct {
 	layers, heads, rowDim int
 	kvType                onnx.TensorElementDataType
 	kvElem                int
-	kv                    []byte // reused across segments; grows only when a segment needs more
+	kv                    [2][]byte // the cache's two buffers, reused across segments; grown only when a segment needs more
 	maxSpeech             int
 	// maxText is the longest segment in text tokens whose cache (L+3+20L) fits the LLM's table.
 	maxText int
@@ -200,7 +200,7 @@ func (e *Engine) Close() error {
 			errs = append(errs, s.Close())
 		}
 	}
-	e.kv = nil
+	e.kv = [2][]byte{}
 	return errors.Join(errs...)
 }
 

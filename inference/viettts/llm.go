@@ -21,39 +21,73 @@ const (
 )
 
 // kvCache is the host copy of the LLM's key/value cache, laid out as the decode graph wants it:
-// (layers·heads blocks) × K rows × rowDim elements, contiguous for the current K. Appending a row
-// moves every block up by its index (back to front, in place); the buffer is allocated once per
-// engine for the longest segment seen.
+// (layers·heads blocks) × K rows × rowDim elements, contiguous for the current K. Growing by one row
+// moves every block up by its index, a copy of the whole cache; to keep that copy off the critical
+// path the cache has two buffers: while ONNX Runtime reads the current one for step K, a goroutine
+// lays its rows out for K+1 in the other, and after the run only the new rows are written and the
+// buffers swap. Both buffers are allocated once per engine for the longest segment seen.
 type kvCache struct {
-	buf    []byte
+	bufs   [2][]byte
+	cur    int
 	blocks int // layers·heads
 	row    int // bytes per row
 	k      int // rows per block now
+	done   chan struct{}
 }
 
-func (c *kvCache) bytes() []byte { return c.buf[:c.blocks*c.k*c.row] }
+func (c *kvCache) bytes() []byte { return c.bufs[c.cur][:c.blocks*c.k*c.row] }
 
-// append adds one row per block; rows holds blocks·row bytes, block-major.
-func (c *kvCache) append(rows []byte) {
-	k := c.k
-	for b := c.blocks - 1; b >= 0; b-- {
-		src := c.buf[b*k*c.row : (b+1)*k*c.row]
-		dst := b * (k + 1) * c.row
-		if b > 0 {
-			copy(c.buf[dst:dst+k*c.row], src)
+// startGrow begins laying out the other buffer for k+1 rows in the background. The current buffer is
+// only read, so ONNX Runtime may read it at the same time.
+func (c *kvCache) startGrow() {
+	src, dst, k, row, blocks := c.bufs[c.cur], c.bufs[1-c.cur], c.k, c.row, c.blocks
+	done := make(chan struct{})
+	c.done = done
+	go func() {
+		defer close(done)
+		for b := range blocks {
+			copy(dst[b*(k+1)*row:b*(k+1)*row+k*row], src[b*k*row:(b+1)*k*row])
 		}
-		copy(c.buf[dst+k*c.row:dst+(k+1)*c.row], rows[b*c.row:(b+1)*c.row])
+	}()
+}
+
+// finishGrow waits for the layout, writes one new row per block (rows holds blocks·row bytes,
+// block-major) and makes the grown buffer current.
+func (c *kvCache) finishGrow(rows []byte) {
+	c.wait()
+	dst, k := c.bufs[1-c.cur], c.k
+	for b := range c.blocks {
+		copy(dst[b*(k+1)*c.row+k*c.row:b*(k+1)*c.row+(k+1)*c.row], rows[b*c.row:(b+1)*c.row])
 	}
+	c.cur = 1 - c.cur
 	c.k = k + 1
 }
 
-// cache returns the engine's cache sized for maxK rows, reusing its buffer when big enough.
+// wait waits for a layout in flight (before returning on an error, so no goroutine outlives the
+// segment).
+func (c *kvCache) wait() {
+	if c.done != nil {
+		<-c.done
+		c.done = nil
+	}
+}
+
+// append grows the cache by one row synchronously.
+func (c *kvCache) append(rows []byte) {
+	c.startGrow()
+	c.finishGrow(rows)
+}
+
+// cache returns the engine's cache sized for maxK rows, reusing its buffers when big enough.
 func (e *Engine) cache(maxK int) *kvCache {
 	blocks, row := e.layers*e.heads, e.rowDim*e.kvElem
-	if need := blocks * maxK * row; cap(e.kv) < need {
-		e.kv = make([]byte, need)
+	need := blocks * maxK * row
+	for i := range e.kv {
+		if cap(e.kv[i]) < need {
+			e.kv[i] = make([]byte, need)
+		}
 	}
-	return &kvCache{buf: e.kv[:cap(e.kv)], blocks: blocks, row: row}
+	return &kvCache{bufs: [2][]byte{e.kv[0][:cap(e.kv[0])], e.kv[1][:cap(e.kv[1])]}, blocks: blocks, row: row}
 }
 
 // generate runs the LLM for one segment and returns the speech tokens (without EOS).
@@ -139,13 +173,15 @@ func (e *Engine) generate(ctx context.Context, ids []int, xvec []float32, rng *r
 			return nil, err
 		}
 		dIn[iPast] = pastT
+		cache.startGrow()
 		err = e.run(ctx, e.decode, &e.stats.Decode, dIn, dOut)
 		pastT.Destroy()
 		if err != nil {
+			cache.wait()
 			return nil, err
 		}
 		e.stats.DecodeSteps++
-		cache.append(newRows)
+		cache.finishGrow(newRows)
 	}
 	return tokens, nil
 }

@@ -137,13 +137,20 @@ func TestFadeRampsBothEnds(t *testing.T) {
 }
 
 func TestKVCacheAppendKeepsEachBlockContiguous(t *testing.T) {
-	c := &kvCache{buf: make([]byte, 3*5*2), blocks: 3, row: 2}
+	c := &kvCache{bufs: [2][]byte{make([]byte, 3*5*2), make([]byte, 3*5*2)}, blocks: 3, row: 2}
 	c.k = 2
 	copy(c.bytes(), []byte{10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33})
 	c.append([]byte{14, 15, 24, 25, 34, 35})
 	want := []byte{10, 11, 12, 13, 14, 15, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35}
 	if !bytes.Equal(c.bytes(), want) {
 		t.Errorf("after append: %v, want %v", c.bytes(), want)
+	}
+	// And again, from the other buffer.
+	c.startGrow()
+	c.finishGrow([]byte{16, 17, 26, 27, 36, 37})
+	want = []byte{10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 26, 27, 30, 31, 32, 33, 34, 35, 36, 37}
+	if !bytes.Equal(c.bytes(), want) {
+		t.Errorf("after a second append: %v, want %v", c.bytes(), want)
 	}
 }
 
@@ -321,7 +328,7 @@ func BenchmarkCacheAppend(b *testing.B) {
 	for _, k := range []int{50, 300, 600} {
 		b.Run("K="+strconv.Itoa(k), func(b *testing.B) {
 			blocks, row := 14*16, 128*4
-			c := &kvCache{buf: make([]byte, blocks*(k+1)*row), blocks: blocks, row: row}
+			c := &kvCache{bufs: [2][]byte{make([]byte, blocks*(k+1)*row), make([]byte, blocks*(k+1)*row)}, blocks: blocks, row: row}
 			rows := make([]byte, blocks*row)
 			b.SetBytes(int64(blocks * k * row))
 			for b.Loop() {

@@ -42,8 +42,9 @@ func (e *Engine) Stats() Stats { return e.stats }
 // ResetStats clears the timings.
 func (e *Engine) ResetStats() { e.stats = Stats{} }
 
-// DecodeTiming is the mean cost of one LLM decode step: the ONNX Runtime call and the host's
-// cache append.
+// DecodeTiming is the mean cost of one LLM decode step: the ONNX Runtime call (with the cache
+// layout for the next step running beside it) and what the host adds after it (waiting for that
+// layout if it is not done, writing the new rows).
 type DecodeTiming struct {
 	Run, Append time.Duration
 }
@@ -94,16 +95,17 @@ func (e *Engine) MeasureDecode(ctx context.Context, k, steps int) (DecodeTiming,
 			return zero, err
 		}
 		in[e.decode.InputIndex("past_kv")] = pastT
+		c.startGrow() // as in a real step: the layout for K+1 overlaps the run
 		err = e.decode.Run(ctx, in, out)
 		pastT.Destroy()
 		if err != nil {
+			c.wait()
 			return zero, err
 		}
 		mid := time.Now()
 		t.Run += mid.Sub(start)
-		// The host append of a real step, then undone (k stays fixed).
-		c.append(rows)
-		c.k--
+		c.finishGrow(rows)
+		c.k-- // keep K fixed: the contents are zeros, only the timing matters
 		t.Append += time.Since(mid)
 	}
 	t.Run /= time.Duration(steps)
