@@ -437,6 +437,8 @@ type ExportRequest struct {
 	Title     string `json:"title"`
 	Author    string `json:"author"`
 	Narrator  string `json:"narrator"`
+	// Cover is a JPEG or PNG file for the cover art; empty: none.
+	Cover string `json:"cover"`
 	// Out is the target file (or folder for per-chapter exports); empty asks with a dialog.
 	Out string `json:"out"`
 }
@@ -458,6 +460,11 @@ func (a *App) Export(req ExportRequest) ([]string, error) {
 		book.Title = req.Title
 	}
 	book.Author, book.Narrator = req.Author, req.Narrator
+	if req.Cover != "" {
+		if book.Cover, err = readCover(req.Cover); err != nil {
+			return nil, err
+		}
+	}
 	out := req.Out
 	if out == "" {
 		out = a.exportTarget(book.Title, info.Ext, export.Split(req.Split) == export.SplitChapters)

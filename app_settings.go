@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -216,6 +219,34 @@ func (a *App) AddVoice(name, clip string) (string, error) {
 // ChooseFolder asks for a folder (for the output folder setting); "" when canceled.
 func (a *App) ChooseFolder(title string) (string, error) {
 	return wruntime.OpenDirectoryDialog(a.ctx, wruntime.OpenDialogOptions{Title: title})
+}
+
+// ChooseCover asks for a cover image; "" when canceled.
+func (a *App) ChooseCover() (string, error) {
+	return wruntime.OpenFileDialog(a.ctx, wruntime.OpenDialogOptions{Title: "VietTTS Studio",
+		Filters: []wruntime.FileFilter{{DisplayName: "JPEG, PNG", Pattern: "*.jpg;*.jpeg;*.png"}}})
+}
+
+// maxCover bounds the cover image an export embeds.
+const maxCover = 20 << 20
+
+// readCover reads a JPEG or PNG cover image.
+func readCover(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cover image: %w (choose another image)", err)
+	}
+	if st.Size() > maxCover {
+		return nil, fmt.Errorf("cover image %s is %d MB: choose one under %d MB", filepath.Base(path), st.Size()>>20, maxCover>>20)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cover image: %w", err)
+	}
+	if !bytes.HasPrefix(b, []byte("\xff\xd8\xff")) && !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+		return nil, fmt.Errorf("cover image %s is not a JPEG or PNG file: convert it or choose another", filepath.Base(path))
+	}
+	return b, nil
 }
 
 // audioClip reports whether a dropped file is a voice clip rather than a document.

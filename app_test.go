@@ -166,3 +166,20 @@ func TestExportGoesToTheOutputFolder(t *testing.T) {
 		}
 	}
 }
+
+func TestCoverImagesAreCheckedBeforeExport(t *testing.T) {
+	dir := t.TempDir()
+	png := filepath.Join(dir, "bia.png")
+	os.WriteFile(png, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), 0o644)
+	if b, err := readCover(png); err != nil || len(b) == 0 {
+		t.Errorf("a PNG cover: %v", err)
+	}
+	txt := filepath.Join(dir, "bia.txt")
+	os.WriteFile(txt, []byte("không phải ảnh"), 0o644)
+	if _, err := readCover(txt); err == nil || !strings.Contains(err.Error(), "JPEG or PNG") {
+		t.Errorf("a text file as cover: %v", err)
+	}
+	if _, err := readCover(filepath.Join(dir, "missing.jpg")); err == nil {
+		t.Error("a missing cover was accepted")
+	}
+}

@@ -138,7 +138,7 @@ test("a lexicon entry re-renders only the sentences it changes", async () => {
   await shot("document-lexicon");
 });
 
-test("exporting an MP3 writes it to the output folder", async () => {
+test("exporting an MP3 with a cover writes it to the output folder", async () => {
   const exportDir = path.join(work, "Sách nói");
   await page.keyboard.press("Alt+4");
   await page.fill("input[name=outputDir]", exportDir);
@@ -150,6 +150,10 @@ test("exporting an MP3 writes it to the output folder", async () => {
   await page.locator("[data-action=export]").click();
   await page.waitForFunction(() => [...document.querySelectorAll("select[name=format] option")].some((o) => o.value === "mp3"));
   await page.selectOption("select[name=format]", "mp3");
+  // a 4×4 PNG in the app's accent colour as the cover art
+  const cover = path.join(work, "bìa.png");
+  writeFileSync(cover, Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEUlEQVR4nGPw37wSjhiI4wAAsJIasW+1ImYAAAAASUVORK5CYII=", "base64"));
+  await page.fill("input[name=cover]", cover);
   await page.locator("[data-action=export-go]").click();
   await page.waitForFunction(() => [...document.querySelectorAll("[role=status]")].some((e) => e.textContent.includes("Đã xuất")),
     null, { timeout: 120000 });
@@ -158,7 +162,8 @@ test("exporting an MP3 writes it to the output folder", async () => {
   const file = path.join(exportDir, files[0]);
   const head = readFileSync(file).subarray(0, 3);
   expect(statSync(file).size > 1000, `${file} is only ${statSync(file).size} bytes`);
-  expect(head.toString("latin1") === "ID3" || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0), `${file} does not start like an MP3`);
+  expect(head.toString("latin1") === "ID3", `${file} does not start with an ID3 tag`);
+  expect(readFileSync(file).includes(Buffer.from("APIC")), `${file} has no cover picture (APIC frame)`);
 });
 
 test("changing the instances setting restarts synthesis with the new count, live", async () => {

@@ -50,7 +50,7 @@ export interface FormatInfo {
 
 export interface ExportRequest {
   projectId: number; format: string; bitrate: number; split: string; subtitles: string;
-  loudness: string; title: string; author: string; narrator: string; out: string;
+  loudness: string; title: string; author: string; narrator: string; cover: string; out: string;
 }
 
 export interface Preferences {
@@ -128,6 +128,7 @@ type GoApp = {
   PreviewVoice(id: string): Promise<void>;
   AddVoice(name: string, clip: string): Promise<string>;
   ChooseFolder(title: string): Promise<string>;
+  ChooseCover(): Promise<string>;
 };
 
 declare global {
@@ -187,6 +188,7 @@ export const api = {
   previewVoice: (id: string) => app().PreviewVoice(id),
   addVoice: (name: string, clip = "") => app().AddVoice(name, clip),
   chooseFolder: (title: string) => app().ChooseFolder(title),
+  chooseCover: () => app().ChooseCover(),
 };
 
 /** status returns the backend status, or undefined outside the app. */
