@@ -94,6 +94,9 @@ func (a *App) Device() DeviceInfo {
 	return d
 }
 
+// Instances returns the state of each synthesis instance by index (empty when synthesis is off).
+func (a *App) Instances() []string { return a.studio.InstanceStates() }
+
 // Model describes the installed model.
 func (a *App) Model() studio.ModelInfo { return a.studio.Model() }
 

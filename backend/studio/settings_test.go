@@ -68,3 +68,27 @@ func TestPreferencesDefaultsPersistAndValidate(t *testing.T) {
 		t.Errorf("a rejected change altered the settings: %+v", after)
 	}
 }
+
+func TestInstanceStates(t *testing.T) {
+	t.Setenv(home.EnvHome, t.TempDir())
+	s, _ := open(t)
+	states := s.InstanceStates()
+	if len(states) != 2 {
+		t.Fatalf("states of a 2-instance pool: %v", states)
+	}
+	for _, st := range states {
+		if st != "loading" && st != "idle" && st != "busy" {
+			t.Errorf("instance state %q", st)
+		}
+	}
+	t.Setenv(home.EnvHome, t.TempDir())
+	dirs, _ := home.Resolve()
+	off, err := Open(t.Context(), dirs, Engines{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close(t.Context())
+	if got := off.InstanceStates(); got != nil {
+		t.Errorf("states without synthesis: %v", got)
+	}
+}

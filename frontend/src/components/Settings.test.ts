@@ -20,6 +20,7 @@ function fakeGo(over: Record<string, unknown> = {}) {
   const app = {
     Status: vi.fn(async () => baseStatus),
     Jobs: vi.fn(async () => []),
+    Instances: vi.fn(async () => ["idle", "busy"]),
     Preferences: vi.fn(async () => prefs),
     SetPreferences: vi.fn(async (p: Preferences) => {
       if (p.instances === "99") throw new Error("instances \"99\" is not valid: use default, auto, or a number from 1 to 16");

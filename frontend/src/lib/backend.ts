@@ -120,6 +120,7 @@ type GoApp = {
   Preferences(): Promise<Preferences>;
   SetPreferences(p: Preferences): Promise<void>;
   Device(): Promise<DeviceInfo>;
+  Instances(): Promise<string[] | null>;
   Model(): Promise<ModelInfo>;
   DownloadModel(): Promise<void>;
   InstallModelFrom(folder: string): Promise<string>;
@@ -180,6 +181,7 @@ export const api = {
   preferences: () => app().Preferences(),
   setPreferences: (p: Preferences) => app().SetPreferences(p),
   device: () => app().Device(),
+  instances: async () => (await app().Instances()) ?? [],
   model: () => app().Model(),
   downloadModel: () => app().DownloadModel(),
   installModelFrom: (folder = "") => app().InstallModelFrom(folder),

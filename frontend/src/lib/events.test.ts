@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { get } from "svelte/store";
 import { render } from "@testing-library/svelte";
-import { connect, segments, instances, throughput, jobs, playback, modelTask, notices, project, chapterId } from "./stores";
+import { connect, refreshInstances, segments, instances, throughput, jobs, playback, modelTask, notices, project, chapterId } from "./stores";
 import DocumentView from "../components/DocumentView.svelte";
 import type { Job, Segment } from "./backend";
 
@@ -25,6 +25,7 @@ beforeEach(() => {
   window.go = { main: { App: {
     Status: async () => ({ version: "t", provider: "cpu", ortVersion: "1.29.0", synthesizing: true, instances: 2, instancesReason: "r", modelInstalled: true, dataDir: "/d" }),
     Jobs: async () => get(jobs), Voices: async () => [], Model: async () => ({ installed: true }),
+    Instances: async () => ["busy", "idle"],
   } } } as unknown as Window["go"];
   disconnect = connect();
 });
@@ -65,6 +66,11 @@ describe("events", () => {
     expect([...get(instances)]).toEqual([[0, "busy"], [1, "idle"]]);
     emit("instance", { Instance: -1, State: "resized", Size: 1, Reason: "out of memory", Err: "" });
     expect([...get(instances)]).toEqual([[0, "busy"]]);
+  });
+  it("the busy and idle counts start from the pool's states", async () => {
+    instances.set(new Map());
+    await refreshInstances();
+    expect([...get(instances)]).toEqual([[0, "busy"], [1, "idle"]]);
   });
   it("job events measure throughput from the audio made", () => {
     const job: Job = { id: 1, projectId: 1, title: "a", state: "running", priority: 0, total: 10, done: 0, failed: 0, audioSeconds: 0 };

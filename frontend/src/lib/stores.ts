@@ -168,6 +168,14 @@ export function formatDuration(s: number): string {
 
 export async function refreshStatus(): Promise<void> {
   status.set(await backend.status());
+  await refreshInstances();
+}
+
+/** refreshInstances starts the busy/idle counts from the pool's states; events keep them after. */
+export async function refreshInstances(): Promise<void> {
+  if (!connected()) return;
+  const list = await attempt(api.instances);
+  if (list) instances.set(new Map(list.map((s, i) => [i, s])));
 }
 
 /** loadPreferences reads the stored settings and applies language and theme. */
@@ -299,7 +307,6 @@ export function connect(): () => void {
     }),
     onEvent("engines", (e) => {
       if (e.error) notify("error", e.error, 12000);
-      instances.set(new Map());
       refreshStatus();
     }),
   ];
