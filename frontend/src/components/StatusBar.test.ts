@@ -20,15 +20,26 @@ describe("StatusBar", () => {
     expect(text).toContain("1.29.0");
     expect(text).toContain("Chưa cài mô hình");
   });
-  it("says synthesis is off, and why, when no model runs", () => {
+  it("says synthesis is off, and why, when the installed model does not run", () => {
     render(StatusBar, {
       props: {
         status: { version: "0.1.0", provider: "cpu", ortVersion: "1.29.0", synthesizing: false, instances: 0,
-          instancesReason: "no model is installed", modelInstalled: false, dataDir: "/x" },
+          instancesReason: "the cuda provider cannot run here", modelInstalled: true, dataDir: "/x" },
       },
     });
     const text = screen.getByRole("status").textContent ?? "";
     expect(text).toContain("Chưa tổng hợp được");
-    expect(text).toContain("no model is installed");
+    expect(text).toContain("the cuda provider cannot run here");
+  });
+  it("says only that no model is installed when there is none", () => {
+    render(StatusBar, {
+      props: {
+        status: { version: "0.1.0", provider: "cpu", ortVersion: "1.29.0", synthesizing: false, instances: 0,
+          instancesReason: "no model is installed: install one", modelInstalled: false, dataDir: "/x" },
+      },
+    });
+    const text = screen.getByRole("status").textContent ?? "";
+    expect(text).toContain("Chưa cài mô hình");
+    expect(text).not.toContain("install one");
   });
 });
