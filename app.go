@@ -268,8 +268,10 @@ type ImportResult struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// ImportFiles imports and queues each file; one file's failure does not stop the others.
+// ImportFiles imports and queues each file (the documents inside a folder, in name order); one
+// file's failure does not stop the others.
 func (a *App) ImportFiles(paths []string) []ImportResult {
+	paths = expandFolders(paths)
 	out := make([]ImportResult, 0, len(paths))
 	opts := studio.ImportOptions{Queue: true, ReadTitles: true}
 	if prefs, err := a.studio.Preferences(a.bg()); err == nil {

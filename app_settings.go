@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,6 +251,38 @@ func readCover(path string) ([]byte, error) {
 		return nil, fmt.Errorf("cover image %s is not a JPEG or PNG file: convert it or choose another", filepath.Base(path))
 	}
 	return b, nil
+}
+
+// documentExts are the extensions a dropped folder is searched for.
+var documentExts = map[string]bool{".txt": true, ".md": true, ".markdown": true, ".html": true, ".xhtml": true,
+	".htm": true, ".docx": true, ".odt": true, ".epub": true, ".pdf": true, ".srt": true, ".vtt": true}
+
+// expandFolders replaces each folder in paths by the documents under it, in name order (hidden
+// files and folders skipped); files are kept as given, so an unknown one gets its own error.
+func expandFolders(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // an unreadable part of the folder is skipped, the rest imported
+			}
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.IsDir() && documentExts[strings.ToLower(filepath.Ext(path))] {
+				out = append(out, path)
+			}
+			return nil
+		})
+	}
+	return out
 }
 
 // audioClip reports whether a dropped file is a voice clip rather than a document.

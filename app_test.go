@@ -183,3 +183,18 @@ func TestCoverImagesAreCheckedBeforeExport(t *testing.T) {
 		t.Error("a missing cover was accepted")
 	}
 }
+
+func TestDroppedFoldersImportTheirDocumentsInNameOrder(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"b/chương 2.txt", "a/chương 1.md", "a/ảnh.png", ".git/config.txt", "c.docx"} {
+		p := filepath.Join(root, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	single := filepath.Join(t.TempDir(), "note.rtf")
+	got := expandFolders([]string{root, single})
+	want := []string{filepath.Join(root, "a/chương 1.md"), filepath.Join(root, "b/chương 2.txt"), filepath.Join(root, "c.docx"), single}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("expandFolders = %q, want %q", got, want)
+	}
+}
