@@ -49,17 +49,18 @@ RC
 exec 3< <(Xvfb -displayfd 1 -screen 0 1280x860x24 -nolisten tcp 2>"$OUT/xvfb.log" & echo "pid $!")
 read -r -t 20 _ xvfb_pid <&3 || fail "Xvfb did not start (see $OUT/xvfb.log)"
 read -r -t 20 dnum <&3 || fail "Xvfb did not report its display (see $OUT/xvfb.log)"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+answers() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1"; }
 
 env DISPLAY=":$dnum" HOME="$home" XDG_RUNTIME_DIR="$home/run" VIETTTS_STUDIO_HOME="$home/data" VIETTTS_ORT_LIB="$ort" \
 	devserver="127.0.0.1:$port" assetdir=frontend/dist \
 	dbus-run-session -- "$tmp/viettts-studio-dev" >"$OUT/app.log" 2>&1 &
 app_pid=$!
 for _ in $(seq 1 120); do
-	curl -sf "http://127.0.0.1:$port/" >/dev/null && break
+	answers "http://127.0.0.1:$port/" && break
 	kill -0 "$app_pid" 2>/dev/null || fail "the app exited (see $OUT/app.log)"
 	sleep 0.5
 done
-curl -sf "http://127.0.0.1:$port/" >/dev/null || fail "the dev server did not answer on port $port within 60 s (see $OUT/app.log)"
+answers "http://127.0.0.1:$port/" || fail "the dev server did not answer on port $port within 60 s (see $OUT/app.log)"
 
 node tools/e2e/e2e.mjs "http://127.0.0.1:$port" "$tmp/work" "$OUT"
