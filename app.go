@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -44,6 +45,8 @@ type App struct {
 	stop      context.CancelFunc
 	// life ends when the window closes: background work (imports, model downloads) stops then.
 	life context.Context
+	// modelBusy is set while a model download, install or verification runs: one at a time.
+	modelBusy atomic.Bool
 }
 
 // NewApp returns the bound app over the given services.

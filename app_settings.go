@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -111,8 +112,8 @@ type ModelEvent struct {
 
 // DownloadModel downloads, checks and installs the official model in the background (the user
 // accepted its CC BY-NC licence in the window); progress comes as "model" events.
-func (a *App) DownloadModel() {
-	a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+func (a *App) DownloadModel() error {
+	return a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
 		return a.studio.DownloadModel(ctx, "", "", p)
 	})
 }
@@ -127,23 +128,33 @@ func (a *App) InstallModelFrom(folder string) (string, error) {
 			return "", err
 		}
 	}
-	a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+	err := a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
 		return a.studio.InstallModel(ctx, folder, p)
 	})
+	if err != nil {
+		return "", err
+	}
 	return folder, nil
 }
 
 // VerifyModel re-hashes the installed model in the background; the result comes as a "model" event.
-func (a *App) VerifyModel() {
-	a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+func (a *App) VerifyModel() error {
+	return a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
 		return a.studio.Model(), a.studio.VerifyModel(ctx, p)
 	})
 }
 
+// errModelBusy refuses a second model operation while one runs.
+var errModelBusy = errors.New("the model is already being downloaded, installed or verified: wait for it to finish")
+
 // modelTask runs f in the background with throttled progress events, then restarts synthesis
-// when a model is installed.
-func (a *App) modelTask(f func(context.Context, func(studio.ModelProgress)) (studio.ModelInfo, error)) {
+// when a model is installed. Only one runs at a time.
+func (a *App) modelTask(f func(context.Context, func(studio.ModelProgress)) (studio.ModelInfo, error)) error {
+	if !a.modelBusy.CompareAndSwap(false, true) {
+		return errModelBusy
+	}
 	a.goBackground(func(ctx context.Context) {
+		defer a.modelBusy.Store(false)
 		var last studio.ModelProgress
 		info, err := f(ctx, func(p studio.ModelProgress) {
 			// one event per percent or step: a 2 GB download must not flood the window
@@ -164,6 +175,7 @@ func (a *App) modelTask(f func(context.Context, func(studio.ModelProgress)) (stu
 		}
 		a.emit("model", ev)
 	})
+	return nil
 }
 
 // Voices lists the built-in and cloned voices.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -196,5 +197,26 @@ func TestDroppedFoldersImportTheirDocumentsInNameOrder(t *testing.T) {
 	want := []string{filepath.Join(root, "a/chương 1.md"), filepath.Join(root, "b/chương 2.txt"), filepath.Join(root, "c.docx"), single}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("expandFolders = %q, want %q", got, want)
+	}
+}
+
+func TestOneModelOperationAtATime(t *testing.T) {
+	ta := newTestApp(t)
+	ta.modelBusy.Store(true) // as while a download runs
+	if err := ta.VerifyModel(); !errors.Is(err, errModelBusy) {
+		t.Errorf("a second model operation: %v", err)
+	}
+	ta.modelBusy.Store(false)
+	if err := ta.VerifyModel(); err != nil {
+		t.Fatal(err)
+	}
+	// no model is installed: verification ends with an event that says so, and frees the slot
+	ev := ta.waitFor(t, "model").(ModelEvent)
+	if !ev.Finished || ev.Error == "" {
+		t.Errorf("verifying a missing model: %+v", ev)
+	}
+	ta.wg.Wait()
+	if ta.modelBusy.Load() {
+		t.Error("the model slot stayed taken after the operation ended")
 	}
 }

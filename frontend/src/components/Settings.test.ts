@@ -183,3 +183,14 @@ describe("the app shell", () => {
     playback.set({ playing: false, paused: false, waiting: false, segmentId: 0, offset: 0, rate: 1, volume: 1 });
   });
 });
+
+describe("a refused model operation", () => {
+  it("clears the progress and says why", async () => {
+    fakeGo({ DownloadModel: vi.fn(async () => { throw new Error("the model is already being downloaded, installed or verified: wait for it to finish"); }) });
+    render(ModelPanel);
+    await fireEvent.click(screen.getByRole("checkbox"));
+    await fireEvent.click(screen.getByRole("button", { name: "Tải và cài đặt" }));
+    await waitFor(() => expect(get(notices).some((n) => n.text.includes("already being downloaded"))).toBe(true));
+    expect(get(modelTask)).toBeUndefined();
+  });
+});
