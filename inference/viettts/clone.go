@@ -39,7 +39,14 @@ var ErrUnusableClip = errors.New("the clip cannot be used as a voice")
 
 // DecodeClip reads a WAV, MP3 or FLAC file (by content, whatever its extension) into mono float32
 // samples and returns them with their sample rate.
-func DecodeClip(path string) ([]float32, int, error) {
+func DecodeClip(path string) (samples []float32, rate int, err error) {
+	// The decoders are third-party parsers of untrusted files; a panic in one must not take the app
+	// down.
+	defer func() {
+		if r := recover(); r != nil {
+			samples, rate, err = nil, 0, fmt.Errorf("%w: %s is damaged (%v)", ErrUnusableClip, filepath.Base(path), r)
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %v", ErrUnusableClip, err)
@@ -49,7 +56,7 @@ func DecodeClip(path string) ([]float32, int, error) {
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("%w: %v", ErrUnusableClip, err)
 	}
 	var s beep.StreamSeekCloser
 	var format beep.Format
@@ -67,7 +74,10 @@ func DecodeClip(path string) ([]float32, int, error) {
 		return nil, 0, fmt.Errorf("%w: cannot decode %s: %v (save it as 16-bit WAV, FLAC or MP3)", ErrUnusableClip, filepath.Base(path), err)
 	}
 	defer s.Close()
-	rate := int(format.SampleRate)
+	rate = int(format.SampleRate)
+	if rate <= 0 || format.NumChannels <= 0 {
+		return nil, 0, fmt.Errorf("%w: %s declares %d Hz and %d channels", ErrUnusableClip, filepath.Base(path), rate, format.NumChannels)
+	}
 	limit := int(maxClipSeconds*float64(rate)) + 1
 	out := make([]float32, 0, min(s.Len(), limit))
 	buf := make([][2]float64, 4096)
@@ -87,7 +97,7 @@ func DecodeClip(path string) ([]float32, int, error) {
 			break
 		}
 	}
-	if err := s.Err(); err != nil {
+	if err = s.Err(); err != nil {
 		return nil, 0, fmt.Errorf("%w: reading %s: %v", ErrUnusableClip, filepath.Base(path), err)
 	}
 	return out, rate, nil

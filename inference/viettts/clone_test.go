@@ -2,6 +2,7 @@ package viettts
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -111,4 +112,27 @@ func TestCloneRefusesShortOrSilentClips(t *testing.T) {
 		}
 		t.Logf("%s: %v", name, err)
 	}
+}
+
+// FuzzDecodeClip feeds arbitrary bytes, behind each format's magic, to the clip decoder: a clip or
+// ErrUnusableClip, never a panic.
+func FuzzDecodeClip(f *testing.F) {
+	f.Add([]byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x22\x56\x00\x00"))
+	f.Add([]byte("fLaC\x00\x00\x00\x22"))
+	f.Add([]byte("ID3\x03\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x00"))
+	f.Add([]byte{0xff, 0xfb, 0x90, 0x44, 0x00})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "clip")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, rate, err := DecodeClip(p)
+		if err != nil && !errors.Is(err, ErrUnusableClip) {
+			t.Fatalf("error %v is not ErrUnusableClip", err)
+		}
+		if err == nil && (rate <= 0 || len(x) > int(maxClipSeconds*float64(rate))+1) {
+			t.Fatalf("decoded %d samples at %d Hz", len(x), rate)
+		}
+	})
 }
