@@ -41,7 +41,7 @@ func addEngineFlags(fs interface {
 		provider: fs.String("provider", "auto", "where to run: auto (CUDA, then DirectML, then CPU), cuda, directml or cpu"),
 		device:   fs.Int("device", 0, "GPU index for cuda and directml"),
 		threads:  fs.Int("threads", 0, "CPU threads per instance (0: all cores)"),
-		ortLib:   fs.String("onnxruntime", "", "ONNX Runtime library to load (default: search; see `viettts-studio doctor`)"),
+		ortLib:   fs.String("onnxruntime", "", "ONNX Runtime library to load (default: search; viettts-studio doctor shows where)"),
 	}
 }
 
@@ -93,12 +93,12 @@ func convertCommand() Command {
 	const synopsis = "[flags] FILE"
 	return Command{
 		Name:    "convert",
-		Summary: "narrate a document (txt md html docx odt epub pdf srt) into a WAV file",
+		Summary: "narrate a document (txt md html docx odt epub pdf srt) into audio (mp3 m4b opus flac wav)",
 		Usage:   synopsis,
 		Run: func(ctx context.Context, env *Env, args []string) int {
 			fs := newFlags(env, "convert", synopsis)
 			ef := addEngineFlags(fs)
-			voice := fs.String("voice", "", "voice id (default: the first voice; `viettts-studio voices` lists them)")
+			voice := fs.String("voice", "", "voice id (default: the first voice; viettts-studio voices lists them)")
 			seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same audio")
 			speed := fs.Float64("speed", 1, "speaking speed, 0.5-2")
 			out := fs.String("out", "", "output file (default: FILE with the format's extension)")
