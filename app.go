@@ -52,6 +52,7 @@ type App struct {
 // NewApp returns the bound app over the given services.
 func NewApp(dirs home.Dirs, st *studio.Studio, pl *player.Player, log *slog.Logger) *App {
 	a := &App{dirs: dirs, studio: st, player: pl, log: log}
+	a.life, a.stop = context.WithCancel(context.Background())
 	a.emit = func(name string, data any) {
 		if a.ctx != nil {
 			wruntime.EventsEmit(a.ctx, name, data)
@@ -62,8 +63,7 @@ func NewApp(dirs home.Dirs, st *studio.Studio, pl *player.Player, log *slog.Logg
 
 func (a *App) startup(ctx context.Context) {
 	a.ctx = ctx
-	fwd, stop := context.WithCancel(context.Background())
-	a.stop, a.life = stop, fwd
+	fwd := a.life
 	sub := a.studio.Subscribe()
 	a.wg.Add(1)
 	go func() {

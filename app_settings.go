@@ -56,6 +56,20 @@ func (a *App) restartEngines() {
 	})
 }
 
+// startSynthesis starts synthesis with the installed model in the background, so the window
+// opens at once even when sizing the pool takes a warm-up segment; without a model it only logs.
+func (a *App) startSynthesis() {
+	a.goBackground(func(ctx context.Context) {
+		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
+			a.log.Warn("synthesis is off until a model is installed", "why", err)
+			return
+		}
+		ev := EnginesEvent{}
+		ev.Running, ev.Instances, ev.Reason = a.studio.Synthesizing()
+		a.emit("engines", ev)
+	})
+}
+
 // DeviceInfo is the Device section of Settings.
 type DeviceInfo struct {
 	Providers []ProviderView `json:"providers"`
@@ -328,11 +342,7 @@ func (a *App) goBackground(f func(ctx context.Context)) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		ctx := a.life
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		f(ctx)
+		f(a.life)
 	}()
 }
 

@@ -55,8 +55,6 @@ func newTestApp(t *testing.T) *testApp {
 		ta.mu.Unlock()
 		ta.got <- struct{}{}
 	}
-	life, stop := context.WithCancel(context.Background())
-	ta.life, ta.stop = life, stop
 	t.Cleanup(func() {
 		ta.shutdown(context.Background())
 		st.Close(context.Background())

@@ -76,9 +76,6 @@ func runGUI() error {
 	if err != nil {
 		return err
 	}
-	if err := startEngines(ctx, st, dirs, log); err != nil {
-		log.Warn("synthesis is off until a model is installed", "why", err)
-	}
 	var app *App
 	pl := player.New(player.Options{Logger: log, OnEvent: func(e player.Event) {
 		if app != nil {
@@ -86,6 +83,7 @@ func runGUI() error {
 		}
 	}})
 	app = NewApp(dirs, st, pl, log)
+	app.startSynthesis()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
