@@ -145,6 +145,7 @@ func (p *Pool) Start() {
 	p.alive = p.size
 	p.emitLocked(PoolEvent{Instance: -1, State: StateLoading, Size: p.size, Reason: p.reason})
 	for i := range p.size {
+		p.states[i] = StateLoading
 		p.wg.Add(1)
 		go p.build(i, false)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"github.com/viettts-studio/studio/inference/tinymodel"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,7 +18,6 @@ import (
 	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/ort"
 	"github.com/viettts-studio/studio/inference/viettts"
-	"github.com/viettts-studio/studio/inference/viettts/standin"
 )
 
 // benchText is a typical segment: 30 text tokens of Vietnamese.
@@ -304,62 +303,18 @@ func randomBundle(ctx context.Context, env *Env, size, tokFile string) (string, 
 		return dir, nil
 	}
 	if tokFile == "" {
-		tokFile = findRanks()
+		tokFile = tinymodel.FindRanks()
 	}
 	if tokFile == "" {
 		return "", errors.New("a random bundle needs the tokenizer ranks: pass --tokenizer multilingual.tiktoken (tools/fixtures/features/fetch_tokenizer.sh fetches it)")
 	}
-	src, err := os.MkdirTemp("", "viettts-bench-src-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(src)
-	if err := viettts.WriteVoice(filepath.Join(src, "voices"), randomVoice()); err != nil {
-		return "", err
-	}
-	if err := standin.WriteFrontEnd(src, 1); err != nil {
-		return "", err
-	}
 	fmt.Fprintf(env.Stderr, "bench: compiling a %s random-weight bundle into %s (once)\n", size, dir)
-	_, err = compiler.CompileRandom(ctx, d, 1, dir, compiler.Source{Dir: src, Tokenizer: tokFile},
-		compiler.Options{NoFP16: size == "tiny", Progress: func(step, total int, what string) {
+	err = tinymodel.Build(ctx, dir, tinymodel.Options{Dims: &d, Ranks: tokFile, Voices: []string{"random"}, VoiceTokens: 125,
+		FP16: size != "tiny", Progress: func(step, total int, what string) {
 			fmt.Fprintf(env.Stderr, "bench: [%d/%d] %s\n", step, total, what)
 		}})
 	if err != nil {
 		return "", err
 	}
 	return dir, nil
-}
-
-// randomVoice is a 5 s voice of random conditioning (125 tokens, 430 frames).
-func randomVoice() *viettts.Voice {
-	r := rand.New(rand.NewPCG(7, 7))
-	v := &viettts.Voice{ID: "random", Name: "random", Source: "bench", Tokens: make([]int32, 125), Mel: make([]float32, 430*80), XVector: make([]float32, 192)}
-	for i := range v.Tokens {
-		v.Tokens[i] = int32(r.IntN(4096))
-	}
-	for i := range v.Mel {
-		v.Mel[i] = float32(r.NormFloat64()) - 6
-	}
-	for i := range v.XVector {
-		v.XVector[i] = float32(r.NormFloat64())
-	}
-	return v
-}
-
-// findRanks looks for .cache/tokenizer/multilingual.tiktoken from the working directory up.
-func findRanks() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, ".cache", "tokenizer", "multilingual.tiktoken")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		if filepath.Dir(dir) == dir {
-			return ""
-		}
-	}
 }

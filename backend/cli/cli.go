@@ -118,6 +118,24 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
+// parseInterspersed parses flags that come before, between or after the positional arguments
+// ("inspect book.epub --json"); the positional arguments are then fs.Args().
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
 // isTerminal reports whether w is a terminal (progress bars draw only there).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

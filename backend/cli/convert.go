@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/viettts-studio/studio/backend/narration"
 	"io"
 	"math"
 	"os"
@@ -104,7 +105,7 @@ func convertCommand() Command {
 			out := fs.String("out", "", "output file (default: FILE with the format's extension)")
 			xf := registerExportFlags(fs)
 			maxSpeech := fs.Int("max-speech-tokens", 0, "cap the speech tokens of each segment (0: the model's own 20-per-text-token limit); for random-weight test models, which never stop on their own")
-			if err := parseWithTrailingFlags(fs, args); err != nil {
+			if err := parseInterspersed(fs, args); err != nil {
 				return 2
 			}
 			if fs.NArg() != 1 {
@@ -183,7 +184,7 @@ func convertCommand() Command {
 						return fail(err)
 					}
 					secs += a.Seconds()
-					ch.Segments = append(ch.Segments, audio.Segment{ID: strconv.Itoa(n), Text: s.Spoken, Break: s.Break, Audio: src})
+					ch.Segments = append(ch.Segments, audio.Segment{ID: strconv.Itoa(n), Text: s.Source, Break: narration.AudioBreak(s.Pause), Audio: src})
 					bar.update(n)
 				}
 				book.Chapters = append(book.Chapters, ch)
@@ -224,64 +225,11 @@ func spill(dir string, n int, pcm []float32) (audio.Source, error) {
 	}), nil
 }
 
-// parseWithTrailingFlags parses flags that may come before or after the positional arguments.
-func parseWithTrailingFlags(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	return fs.Parse(append([]string{"--"}, pos...))
-}
-
-// convertChapter is a chapter's synthesis segments.
-type convertChapter struct {
-	Title    string
-	Segments []convertSegment
-}
-
-// convertSegment is one segment of a document with the break after it.
-type convertSegment struct {
-	Spoken string
-	Break  audio.Break
-}
-
-// documentSegments normalizes each block of doc and cuts it into synthesis segments; a chapter's
-// title is read first, and the last segment of each block ends a paragraph.
-func documentSegments(doc *document.Document, tok segment.TokenCounter) []convertChapter {
-	norm := textnorm.New(textnorm.Options{})
-	var out []convertChapter
-	for _, ch := range doc.Chapters {
-		c := convertChapter{Title: ch.Title}
-		blocks := ch.Blocks
-		if ch.Title != "" {
-			blocks = append([]document.Block{{Kind: document.Heading, Text: ch.Title}}, blocks...)
-		}
-		for _, b := range blocks {
-			for _, s := range segment.Split(norm.Normalize(b.Text), tok, segment.Options{Last: segment.PauseParagraph}) {
-				if strings.TrimSpace(s.Spoken) == "" {
-					continue
-				}
-				br := audio.BreakSentence
-				switch s.Pause {
-				case segment.PauseClause:
-					br = audio.BreakClause
-				case segment.PauseParagraph, segment.PauseChapter:
-					br = audio.BreakParagraph
-				}
-				c.Segments = append(c.Segments, convertSegment{Spoken: s.Spoken, Break: br})
-			}
-		}
+// documentSegments is what convert narrates: the document as the app reads it (narration.Plan,
+// chapter titles read aloud), without the chapters that have nothing to say.
+func documentSegments(doc *document.Document, tok segment.TokenCounter) []narration.Chapter {
+	var out []narration.Chapter
+	for _, c := range narration.Plan(doc, textnorm.New(textnorm.Options{}), tok, narration.Options{ReadTitles: true}) {
 		if len(c.Segments) > 0 {
 			out = append(out, c)
 		}

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"github.com/viettts-studio/studio/backend/narration"
+	"github.com/viettts-studio/studio/inference/tinymodel"
+
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +19,8 @@ import (
 	"github.com/viettts-studio/studio/backend/document"
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/inference"
-	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/ort"
 	"github.com/viettts-studio/studio/inference/viettts"
-	"github.com/viettts-studio/studio/inference/viettts/standin"
 )
 
 var (
@@ -39,16 +39,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tinyModel compiles, once per test binary, a random-weight bundle of the compiler's TinyDims with
-// the real tokenizer ranks, two random voices and the stand-in front-end graphs.
+// tinyModel builds, once per test binary, a tiny random-weight bundle (inference/tinymodel) with
+// the real tokenizer ranks and two random 5 s voices, lan and minh.
 func tinyModel(t *testing.T) string {
 	t.Helper()
 	if err := ort.Init(""); err != nil {
 		t.Skipf("ONNX Runtime not available (%v): run tools/setup.sh ort", err)
 	}
-	ranks := findRanks()
+	ranks := tinymodel.FindRanks()
 	if ranks == "" {
-		t.Skip("tokenizer ranks not found: run tools/fixtures/features/fetch_tokenizer.sh (make test does)")
+		t.Skip(tinymodel.RanksHint)
 	}
 	tinyOnce.Do(func() {
 		root, err := os.MkdirTemp("", "cli-tiny-")
@@ -57,25 +57,8 @@ func tinyModel(t *testing.T) string {
 			return
 		}
 		tinyRoot = root
-		src := filepath.Join(root, "src")
-		os.MkdirAll(filepath.Join(src, "voices"), 0o755)
-		for i, id := range []string{"lan", "minh"} {
-			v := randomVoice()
-			v.ID, v.Name = id, "Giọng "+id
-			r := rand.New(rand.NewPCG(uint64(i), 3))
-			for j := range v.XVector {
-				v.XVector[j] = float32(r.NormFloat64())
-			}
-			if tinyErr = viettts.WriteVoice(filepath.Join(src, "voices"), v); tinyErr != nil {
-				return
-			}
-		}
-		if tinyErr = standin.WriteFrontEnd(src, 2); tinyErr != nil {
-			return
-		}
 		tinyDir = filepath.Join(root, "bundle")
-		_, tinyErr = compiler.CompileRandom(context.Background(), compiler.TinyDims(), 3, tinyDir,
-			compiler.Source{Dir: src, Tokenizer: ranks}, compiler.Options{NoFP16: true})
+		tinyErr = tinymodel.Build(context.Background(), tinyDir, tinymodel.Options{Ranks: ranks, Seed: 3, VoiceTokens: 125})
 	})
 	if tinyErr != nil {
 		t.Fatalf("compile the tiny bundle: %v", tinyErr)
@@ -161,7 +144,7 @@ func TestConvertNarratesADocxIntoAWavWhoseLengthFollowsTheTokens(t *testing.T) {
 			if len(a.Samples) != n {
 				t.Errorf("segment %d: %d samples for %d tokens, want %d", i, len(a.Samples), a.Tokens, n)
 			}
-			ch.Segments = append(ch.Segments, audio.Segment{Break: s.Break, Audio: audio.SourceFunc(func(context.Context) ([]float32, error) {
+			ch.Segments = append(ch.Segments, audio.Segment{Break: narration.AudioBreak(s.Pause), Audio: audio.SourceFunc(func(context.Context) ([]float32, error) {
 				return make([]float32, n), nil
 			})})
 			nsegs++

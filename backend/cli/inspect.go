@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/viettts-studio/studio/backend/narration"
 	"strings"
 	"time"
 
@@ -27,22 +28,20 @@ type inspectReport struct {
 
 type inspectChapter struct {
 	Title string `json:"title"`
-	// TitleSegments read the title aloud; spans index Title.
+	// TitleSegments read the title aloud.
 	TitleSegments []inspectSegment `json:"title_segments,omitempty"`
 	Blocks        []inspectBlock   `json:"blocks"`
 }
 
 type inspectBlock struct {
 	document.Block
-	// Segments cut the block; their spans index the block's Text.
+	// Segments cut the block.
 	Segments []inspectSegment `json:"segments"`
 }
 
-type inspectSegment struct {
-	// Source is the text the segment reads: Text[Src.Start:Src.End].
-	Source string `json:"source"`
-	segment.Segment
-}
+// inspectSegment is a segment as the app narrates it; Src indexes its block's Text (the title's,
+// for title segments) and word spans index Source.
+type inspectSegment = narration.Segment
 
 func inspectCommand() Command {
 	const synopsis = "[flags] FILE"
@@ -57,7 +56,7 @@ func inspectCommand() Command {
 			format := fs.String("format", "", "read the file as this format (txt md html docx odt epub pdf srt vtt) whatever its name")
 			tokFile := fs.String("tokenizer", "", "the model's multilingual.tiktoken file for exact segment lengths (default: an estimate)")
 			maxTokens := fs.Int("max-tokens", 30, "segment length limit in text tokens")
-			if err := parseFlagsAnywhere(fs, args); err != nil {
+			if err := parseInterspersed(fs, args); err != nil {
 				return 2
 			}
 			if fs.NArg() != 1 {
@@ -106,26 +105,6 @@ func inspectCommand() Command {
 	}
 }
 
-// parseFlagsAnywhere lets flags follow the file name ("inspect book.epub --json").
-func parseFlagsAnywhere(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	return fs.Parse(append([]string{"--"}, pos...))
-}
-
 func knownFormat(f document.Format) bool {
 	for _, k := range document.Formats {
 		if k == f {
@@ -135,34 +114,24 @@ func knownFormat(f document.Format) bool {
 	return false
 }
 
-// inspect normalizes and segments every chapter title and block of doc. Each block is a
-// paragraph for the segmenter; the last block of a chapter ends with a chapter pause.
+// inspect reads doc the way the app narrates it (narration.Plan: every block normalized and
+// segmented, chapter titles read first, the last segment of a chapter ending with a chapter pause)
+// and lays the segments out under the blocks they come from.
 func inspect(path string, doc *document.Document, tok segment.TokenCounter, maxTokens int) inspectReport {
-	n := textnorm.New(textnorm.Options{})
+	plan := narration.Plan(doc, textnorm.New(textnorm.Options{}), tok,
+		narration.Options{ReadTitles: true, Segment: segment.Options{MaxTokens: maxTokens}})
 	rep := inspectReport{File: path, Title: doc.Title, Author: doc.Author, Format: doc.Format, Encoding: doc.Encoding}
-	read := func(text string, last segment.Pause) []inspectSegment {
-		res := n.Normalize(text)
-		var out []inspectSegment
-		for _, s := range segment.Split(res, tok, segment.Options{MaxTokens: maxTokens, Last: last}) {
-			src := ""
-			if s.Src.Start >= 0 && s.Src.End <= len(res.Source) && s.Src.Start <= s.Src.End {
-				src = res.Source[s.Src.Start:s.Src.End]
-			}
-			out = append(out, inspectSegment{Source: src, Segment: s})
+	for i, c := range doc.Chapters {
+		ic := inspectChapter{Title: c.Title, Blocks: make([]inspectBlock, len(c.Blocks))}
+		for j, b := range c.Blocks {
+			ic.Blocks[j].Block = b
 		}
-		return out
-	}
-	for _, c := range doc.Chapters {
-		ic := inspectChapter{Title: c.Title, Blocks: make([]inspectBlock, 0, len(c.Blocks))}
-		if c.Title != "" {
-			ic.TitleSegments = read(c.Title, segment.PauseParagraph)
-		}
-		for i, b := range c.Blocks {
-			last := segment.PauseParagraph
-			if i == len(c.Blocks)-1 {
-				last = segment.PauseChapter
+		for _, s := range plan[i].Segments {
+			if s.Block < 0 {
+				ic.TitleSegments = append(ic.TitleSegments, s)
+			} else {
+				ic.Blocks[s.Block].Segments = append(ic.Blocks[s.Block].Segments, s)
 			}
-			ic.Blocks = append(ic.Blocks, inspectBlock{Block: b, Segments: read(b.Text, last)})
 		}
 		rep.Chapters = append(rep.Chapters, ic)
 	}

@@ -94,7 +94,7 @@ func voicesAdd(ctx context.Context, env *Env, args []string) int {
 	fs := newFlags(env, "voices", synopsis)
 	ef := addEngineFlags(fs)
 	id := fs.String("id", "", "voice id (default: made from NAME)")
-	if err := parseWithTrailingFlags(fs, args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 2 {

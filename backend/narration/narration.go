@@ -5,6 +5,7 @@
 package narration
 
 import (
+	"github.com/viettts-studio/studio/backend/audio"
 	"github.com/viettts-studio/studio/backend/document"
 	"github.com/viettts-studio/studio/backend/textnorm"
 	"github.com/viettts-studio/studio/backend/textnorm/segment"
@@ -18,8 +19,10 @@ type Chapter struct {
 
 // Segment is one unit of synthesis, with where it comes from.
 type Segment struct {
-	// Source is the segment's text as it stands in the document (NFC).
-	Source string `json:"source"`
+	// Source is the segment's text as it stands in the document (NFC), and Src where it stands in
+	// its block's text (the chapter title's, for Block -1).
+	Source string        `json:"source"`
+	Src    textnorm.Span `json:"src"`
 	// Spoken is what the model reads.
 	Spoken string `json:"spoken"`
 	// Words are the spoken words; their spans index Source.
@@ -34,6 +37,17 @@ type Segment struct {
 	Kind  document.BlockKind `json:"kind"`
 	// Cue is the subtitle timing of the block, for srt and vtt sources.
 	Cue *document.CueTimes `json:"cue,omitempty"`
+}
+
+// AudioBreak is the assembly break that follows a segment with pause p.
+func AudioBreak(p segment.Pause) audio.Break {
+	switch p {
+	case segment.PauseClause:
+		return audio.BreakClause
+	case segment.PauseParagraph, segment.PauseChapter:
+		return audio.BreakParagraph
+	}
+	return audio.BreakSentence
 }
 
 // Options tune Plan.
@@ -82,7 +96,7 @@ func appendBlock(out []Segment, n *textnorm.Normalizer, tok segment.TokenCounter
 			words[i] = w
 		}
 		out = append(out, Segment{
-			Source: r.Source[s.Src.Start:s.Src.End], Spoken: s.Spoken, Words: words, Tokens: s.Tokens,
+			Source: r.Source[s.Src.Start:s.Src.End], Src: s.Src, Spoken: s.Spoken, Words: words, Tokens: s.Tokens,
 			Pause: s.Pause, Block: block, Kind: kind, Cue: cue,
 		})
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/viettts-studio/studio/backend/audio"
 	"github.com/viettts-studio/studio/backend/events"
+	"github.com/viettts-studio/studio/backend/narration"
 	"github.com/viettts-studio/studio/backend/store"
-	"github.com/viettts-studio/studio/backend/textnorm/segment"
 )
 
 // Book is the project (or one chapter of it, chapterID ≠ 0) as the audio side sees it: chapters
@@ -56,13 +56,7 @@ func breakOf(spans json.RawMessage) audio.Break {
 	if json.Unmarshal(spans, &m) != nil {
 		return audio.BreakSentence
 	}
-	switch m.Pause {
-	case segment.PauseClause:
-		return audio.BreakClause
-	case segment.PauseParagraph, segment.PauseChapter:
-		return audio.BreakParagraph
-	}
-	return audio.BreakSentence
+	return narration.AudioBreak(m.Pause)
 }
 
 // SegmentAudio returns a segment's samples, rendering it first (in the interactive lane) when it

@@ -69,8 +69,10 @@ type Options struct {
 	Dims *compiler.Dims
 	// Ranks is the tokenizer ranks file; empty: FindRanks.
 	Ranks string
-	// Voices are the ids of random voices to include (default "lan", "minh"); each is 2 s long.
-	Voices []string
+	// Voices are the ids of random voices to include (default "lan", "minh"), each VoiceTokens
+	// speech tokens long (default 50: 2 s).
+	Voices      []string
+	VoiceTokens int
 	// Seed makes the weights (default 1).
 	Seed uint64
 	// FP16 also builds the fp16 LLM graphs.
@@ -96,13 +98,16 @@ func Build(ctx context.Context, dir string, o Options) error {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.VoiceTokens <= 0 {
+		o.VoiceTokens = 50
+	}
 	src, err := os.MkdirTemp("", "tinymodel-src-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(src)
 	for i, id := range o.Voices {
-		if err := viettts.WriteVoice(filepath.Join(src, "voices"), Voice(id, uint64(i+1), 50)); err != nil {
+		if err := viettts.WriteVoice(filepath.Join(src, "voices"), Voice(id, uint64(i+1), o.VoiceTokens)); err != nil {
 			return err
 		}
 	}
