@@ -473,6 +473,14 @@ func (g *llmGraph) prefill() {
 }
 
 // decode builds llm_decode.
+//
+// A step should cost little more than reading the cache once, so past_kv is never reassembled:
+// it is split into its layers once per step (the only copy of the cache; ONNX Runtime fuses
+// fourteen Gathers into the same Split), each layer's keys are scored in place (MatMul of (q+u),
+// padded with zeros over the value half, by the layer's (h, K, 2·dk) rows transposed: no Slice of
+// K and no materialized Transpose), the new row is scored and weighted on its own instead of
+// being concatenated to the cache, and the positional rows (d, K+1) are sliced once from a table
+// stored in the layout the MatMul reads, shared by all layers.
 func (g *llmGraph) decode() {
 	b := g.b
 	d := g.d
@@ -483,30 +491,48 @@ func (g *llmGraph) decode() {
 
 	x := b.Gather(g.param("speech_embedding.weight"), b.Squeeze(token, 0), 0) // (1, d)
 	x = g.inputLayer(x, "llm", true)
-	keys := b.Add(b.DimOf(past, 2), b.Ints(1)) // K+1
-	posT := g.positions(keys, true)            // (d, K+1): positions K … 0
+	pastLen := b.DimOf(past, 2)       // K
+	keys := b.Add(pastLen, b.Ints(1)) // K+1
+	posT := g.positions(keys, true)   // (d, K+1): positions K … 0
 	scale := g.scalar(float32(math.Sqrt(float64(dk))))
+	zeroValues := b.Const(graph.Float, []int{l.Heads, 1, l.HeadDim()}, make([]float32, l.Heads*l.HeadDim()))
+	ones := make([]int64, l.Blocks)
+	for i := range ones {
+		ones[i] = 1
+	}
+	layers := b.Split(past, 0, ones...) // blocks × (1, h, K, 2dk)
 	var rows []graph.Value
 	for i := range l.Blocks {
 		p := "llm.encoders." + strconv.Itoa(i)
 		b.Push(p)
-		layerPast := b.Gather(past, b.ConstInt64(nil, int64(i)), 0) // (h, K, 2dk)
+		layerPast := b.Squeeze(layers[i], 0) // (h, K, 2dk): keys then values on the last axis
 		var row graph.Value
 		x, row = g.block(x, p, false, func(xn graph.Value, ap string) (graph.Value, graph.Value) {
 			heads := func(v graph.Value) graph.Value { return b.ReshapeTo(v, h, 1, dk) } // (h, 1, dk)
 			q := heads(g.linear(xn, ap+".linear_q", true))
 			k := heads(g.linear(xn, ap+".linear_k", true))
 			v := heads(g.linear(xn, ap+".linear_v", true))
-			kAll := b.Concat(1, b.SliceAxis(layerPast, 2, 0, dk), k) // (h, K+1, dk)
-			vAll := b.Concat(1, b.SliceAxis(layerPast, 2, dk, 2*dk), v)
-			u := b.ReshapeTo(g.param(ap+".pos_bias_u"), h, 1, dk)
-			vb := b.ReshapeTo(g.param(ap+".pos_bias_v"), h, 1, dk)
-			ac := b.MatMul(b.Add(q, u), b.Transpose(kAll, 0, 2, 1)) // (h, 1, K+1)
-			// Folded positional term: ((q+v)·W_pos,h)·pe_j with W_pos viewed as (h, dk, d).
-			folded := b.MatMul(b.Add(q, vb), g.param(ap+".linear_pos.weight", l.Heads, l.HeadDim(), l.Model)) // (h, 1, d)
-			bd := b.MatMul(folded, posT)                                                                      // (h, 1, K+1)
+			qu := b.Add(q, b.ReshapeTo(g.param(ap+".pos_bias_u"), h, 1, dk))
+			qv := b.Add(q, b.ReshapeTo(g.param(ap+".pos_bias_v"), h, 1, dk))
+			// Content term: the past keys scored in place, (q+u) padded with zeros over the value
+			// half times the layer's rows transposed (ONNX Runtime fuses the Transpose into the
+			// MatMul as a transposed operand, and a one-row product of that form is its fast
+			// path; the untransposed (h, K, 2dk)·(h, 2dk, 1) was four times slower), then the new key.
+			quPadded := b.Concat(2, qu, zeroValues)                       // (h, 1, 2dk)
+			acPast := b.MatMul(quPadded, b.Transpose(layerPast, 0, 2, 1)) // (h, 1, K): a transposed-B product, no copy
+			acNew := b.MatMul(qu, b.Transpose(k, 0, 2, 1))                // (h, 1, 1)
+			ac := b.Concat(2, acPast, acNew)                              // (h, 1, K+1)
+			// Folded positional term: ((q+v)·W_pos,h)·pe_j with W_pos viewed as (h, dk, d), one
+			// (h, d)·(d, K+1) product for all heads.
+			folded := b.MatMul(qv, g.param(ap+".linear_pos.weight", l.Heads, l.HeadDim(), l.Model)) // (h, 1, d)
+			bd := b.ReshapeTo(b.MatMul(b.ReshapeTo(folded, h, int64(l.Model)), posT), h, 1, -1)     // (h, 1, K+1)
 			attn := b.Softmax(b.Div(b.Add(ac, bd), scale), -1)
-			ctx := b.ReshapeTo(b.MatMul(attn, vAll), 1, h*dk)
+			attnPast := b.Slice(attn, b.Ints(0), pastLen, b.Ints(2), graph.Value{}) // (h, 1, K)
+			attnNew := b.Slice(attn, pastLen, keys, b.Ints(2), graph.Value{})       // (h, 1, 1)
+			// Weighted values: the past rows in place (their key half is weighted too and dropped,
+			// cheaper than copying the value half out), plus the new row.
+			ctxPast := b.SliceAxis(b.MatMul(attnPast, layerPast), 2, dk, 2*dk) // (h, 1, dk)
+			ctx := b.ReshapeTo(b.Add(ctxPast, b.Mul(attnNew, v)), 1, h*dk)
 			return g.linear(ctx, ap+".linear_out", true), b.Concat(-1, k, v) // (h, 1, 2dk)
 		})
 		rows = append(rows, b.Unsqueeze(row, 0))

@@ -23,7 +23,10 @@ func benchDims() (Dims, string) {
 }
 
 // One decode step (token + past_kv of K positions → logp + new_kv) in ONNX Runtime on one CPU
-// thread, at cache lengths typical of a segment.
+// thread, at cache lengths typical of a segment; the step should stay nearly flat in K (issue 6:
+// K = 600 at most 1.3 times K = 50):
+//
+//	go test ./inference/compiler -run '^$' -bench 'LLMDecodeStep/full/K=(50|600)$' -llm.full -benchtime 10x
 func BenchmarkLLMDecodeStep(b *testing.B) {
 	d, size := benchDims()
 	w := RandomWeights(LLMSpecs(d), 1, nil)
@@ -33,7 +36,7 @@ func BenchmarkLLMDecodeStep(b *testing.B) {
 	}
 	s := graphtest.Open(b, model)
 	l := d.LLM
-	for _, k := range []int{50, 150, 300} {
+	for _, k := range []int{50, 150, 300, 600} {
 		b.Run(fmt.Sprintf("%s/K=%d", size, k), func(b *testing.B) {
 			past := make([]float32, l.Blocks*l.Heads*k*2*l.HeadDim())
 			for i := range past {
