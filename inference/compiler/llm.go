@@ -203,8 +203,9 @@ type llmGraph struct {
 	fp16  bool
 	specs map[string]ParamSpec
 	used  map[string]bool
-	// tables caches the positional table initializers (plain and transposed).
-	tables map[bool]graph.Value
+	// table is the positional table initializer, added once (hasTable) and shared by all uses.
+	table    graph.Value
+	hasTable bool
 	// promptSpeech adds the prompt_speech_token input of CosyVoice's zero-shot layout to prefill.
 	promptSpeech bool
 }
@@ -213,7 +214,7 @@ func newLLMGraph(name string, w Weights, d Dims, fp16 bool) (*llmGraph, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	g := &llmGraph{b: graph.New(name), w: w, d: d, fp16: fp16, specs: map[string]ParamSpec{}, used: map[string]bool{}, tables: map[bool]graph.Value{}}
+	g := &llmGraph{b: graph.New(name), w: w, d: d, fp16: fp16, specs: map[string]ParamSpec{}, used: map[string]bool{}}
 	for _, s := range LLMSpecs(d) {
 		g.specs[s.Name] = s
 	}
@@ -328,33 +329,18 @@ func (g *llmGraph) block(x graph.Value, prefix string, conformer bool, attend fu
 }
 
 // positions returns the table rows for relative positions n−1 … 0 as (n, d), where nDim is a
-// 1-element int64 tensor holding n. transposed gives (d, n) from a table stored transposed.
-func (g *llmGraph) positions(nDim graph.Value, transposed bool) graph.Value {
+// 1-element int64 tensor holding n: a contiguous block of the row-major table, which prefill
+// projects with W_pos and decode multiplies by its folded queries.
+func (g *llmGraph) positions(nDim graph.Value) graph.Value {
 	l := g.d.LLM
 	b := g.b
 	maxLen := b.Ints(int64(l.MaxPositions))
 	start := b.Sub(maxLen, nDim)
-	t, ok := g.tables[transposed]
-	if !ok {
-		table := RelPositionTable(l.Model, l.MaxPositions)
-		if !transposed {
-			t = b.Initializer("rel_pos_table", []int{l.MaxPositions, l.Model}, table)
-		} else {
-			tt := make([]float32, len(table))
-			for r := range l.MaxPositions {
-				for c := range l.Model {
-					tt[c*l.MaxPositions+r] = table[r*l.Model+c]
-				}
-			}
-			t = b.Initializer("rel_pos_table_t", []int{l.Model, l.MaxPositions}, tt)
-		}
-		g.tables[transposed] = t
+	if !g.hasTable {
+		g.table = b.Initializer("rel_pos_table", []int{l.MaxPositions, l.Model}, RelPositionTable(l.Model, l.MaxPositions))
+		g.hasTable = true
 	}
-	axis := int64(0)
-	if transposed {
-		axis = 1
-	}
-	return b.Slice(t, start, maxLen, b.Ints(axis), graph.Value{})
+	return b.Slice(g.table, start, maxLen, b.Ints(0), graph.Value{})
 }
 
 // causalMask is the (n, n) bool matrix that is true on and below the diagonal.
@@ -412,7 +398,7 @@ func (g *llmGraph) relShift(x, tDim graph.Value) graph.Value {
 func (g *llmGraph) encoder(x graph.Value, prefix string, blocks int, conformer, collect bool) (graph.Value, graph.Value) {
 	b := g.b
 	tDim := b.DimOf(x, 0)
-	pos := g.positions(tDim, false)
+	pos := g.positions(tDim)
 	mask := g.causalMask(tDim)
 	var kvs []graph.Value
 	for i := range blocks {
@@ -479,8 +465,10 @@ func (g *llmGraph) prefill() {
 // fourteen Gathers into the same Split), each layer's keys are scored in place (MatMul of (q+u),
 // padded with zeros over the value half, by the layer's (h, K, 2·dk) rows transposed: no Slice of
 // K and no materialized Transpose), the new row is scored and weighted on its own instead of
-// being concatenated to the cache, and the positional rows (d, K+1) are sliced once from a table
-// stored in the layout the MatMul reads, shared by all layers.
+// being concatenated to the cache, and the positional rows (K+1, d) are sliced once per step from the
+// constant table (a contiguous block) and shared by all layers; each layer multiplies them by its
+// folded queries as (K+1, d)·(d, h), whose small right operand is cheap to pack, where
+// (h, d)·(d, K+1) repacked the whole block in every layer.
 func (g *llmGraph) decode() {
 	b := g.b
 	d := g.d
@@ -493,7 +481,7 @@ func (g *llmGraph) decode() {
 	x = g.inputLayer(x, "llm", true)
 	pastLen := b.DimOf(past, 2)       // K
 	keys := b.Add(pastLen, b.Ints(1)) // K+1
-	posT := g.positions(keys, true)   // (d, K+1): positions K … 0
+	pos := g.positions(keys)          // (K+1, d): positions K … 0
 	scale := g.scalar(float32(math.Sqrt(float64(dk))))
 	zeroValues := b.Const(graph.Float, []int{l.Heads, 1, l.HeadDim()}, make([]float32, l.Heads*l.HeadDim()))
 	ones := make([]int64, l.Blocks)
@@ -523,9 +511,11 @@ func (g *llmGraph) decode() {
 			acNew := b.MatMul(qu, b.Transpose(k, 0, 2, 1))                // (h, 1, 1)
 			ac := b.Concat(2, acPast, acNew)                              // (h, 1, K+1)
 			// Folded positional term: ((q+v)·W_pos,h)·pe_j with W_pos viewed as (h, dk, d), one
-			// (h, d)·(d, K+1) product for all heads.
+			// (K+1, d)·(d, h) product for all heads (the Transpose of the folded queries becomes a
+			// transposed operand).
 			folded := b.MatMul(qv, g.param(ap+".linear_pos.weight", l.Heads, l.HeadDim(), l.Model)) // (h, 1, d)
-			bd := b.ReshapeTo(b.MatMul(b.ReshapeTo(folded, h, int64(l.Model)), posT), h, 1, -1)     // (h, 1, K+1)
+			bdT := b.MatMul(pos, b.Transpose(b.ReshapeTo(folded, h, int64(l.Model)), 1, 0))         // (K+1, h)
+			bd := b.ReshapeTo(b.Transpose(bdT, 1, 0), h, 1, -1)                                     // (h, 1, K+1)
 			attn := b.Softmax(b.Div(b.Add(ac, bd), scale), -1)
 			attnPast := b.Slice(attn, b.Ints(0), pastLen, b.Ints(2), graph.Value{}) // (h, 1, K)
 			attnNew := b.Slice(attn, pastLen, keys, b.Ints(2), graph.Value{})       // (h, 1, 1)
