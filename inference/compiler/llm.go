@@ -493,7 +493,8 @@ func (g *llmGraph) decode() {
 	// per-layer slices; on two, 1.24× with per-layer slices, 1.12-1.29× with these gathers.
 	zero := b.Sub(pastLen, pastLen)
 	headRows := b.ReshapeTo(past, int64(l.Blocks)*h, -1, 2*dk) // (layers·h, K, 2dk), a view
-	layerRows := func(i int) graph.Value {                     // (h, K, 2dk): keys then values on the last axis
+	// layerRows returns layer i's (h, K, 2dk) rows: keys then values on the last axis.
+	layerRows := func(i int) graph.Value {
 		idx := make([]int64, h)
 		for j := range idx {
 			idx[j] = int64(i)*h + int64(j)
