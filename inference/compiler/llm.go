@@ -461,8 +461,8 @@ func (g *llmGraph) prefill() {
 // decode builds llm_decode.
 //
 // A step should cost little more than reading the cache once, so past_kv is never reassembled:
-// each layer slices its rows just before it uses them (the only copy of the cache, on all threads); its keys are
-// scored in place (MatMul of (q+u), padded with zeros over the value half, by the layer's
+// each layer gathers its rows just before it uses them (the only copy of the cache, made on all
+// threads); its keys are scored in place (MatMul of (q+u), padded with zeros over the value half, by the layer's
 // (h, K, 2·dk) rows transposed: no Slice of K and no materialized Transpose); the new row is
 // scored and weighted on its own instead of being concatenated to the cache; and the positional
 // rows (K+1, d) are sliced once per step from the constant table (a contiguous block) and shared
@@ -516,10 +516,11 @@ func (g *llmGraph) decode() {
 			qv := b.Add(q, b.ReshapeTo(g.param(ap+".pos_bias_v"), h, 1, dk))
 			// Content term: the past keys scored in place, (q+u) padded with zeros over the value
 			// half times the layer's rows transposed (ONNX Runtime fuses the Transpose into the
-			// MatMul as a transposed operand, and a one-row product of that form is its fast
-			// path; the untransposed (h, K, 2dk)·(h, 2dk, 1) was four times slower), then the new key.
+			// MatMul as a transposed operand, no copy, and a one-row product of that form is its
+			// fast path; the untransposed (h, K, 2dk)·(h, 2dk, 1) was four times slower), then the
+			// new key.
 			quPadded := b.Concat(2, qu, zeroValues)                       // (h, 1, 2dk)
-			acPast := b.MatMul(quPadded, b.Transpose(layerPast, 0, 2, 1)) // (h, 1, K): a transposed-B product, no copy
+			acPast := b.MatMul(quPadded, b.Transpose(layerPast, 0, 2, 1)) // (h, 1, K)
 			acNew := b.MatMul(qu, b.Transpose(k, 0, 2, 1))                // (h, 1, 1)
 			ac := b.Concat(2, acPast, acNew)                              // (h, 1, K+1)
 			// Folded positional term: ((q+v)·W_pos,h)·pe_j with W_pos viewed as (h, dk, d), one
