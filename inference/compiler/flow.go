@@ -68,7 +68,6 @@ func FlowSpecs(d Dims) []ParamSpec {
 	f := flowDimsOf(d)
 	var s []ParamSpec
 	add := func(name string, shape ...int) { s = append(s, ParamSpec{Name: name, Shape: shape}) }
-	dk := f.inputSize / f.heads
 	add("input_embedding.weight", f.vocab, f.inputSize)
 	add("spk_embed_affine_layer.weight", f.mel, f.spk)
 	add("spk_embed_affine_layer.bias", f.mel)
@@ -79,22 +78,8 @@ func FlowSpecs(d Dims) []ParamSpec {
 	add("encoder.after_norm.weight", f.inputSize)
 	add("encoder.after_norm.bias", f.inputSize)
 	for i := range f.blocks {
-		p := "encoder.encoders." + strconv.Itoa(i) + "."
-		add(p+"self_attn.pos_bias_u", f.heads, dk)
-		add(p+"self_attn.pos_bias_v", f.heads, dk)
-		for _, l := range []string{"linear_q", "linear_k", "linear_v", "linear_out"} {
-			add(p+"self_attn."+l+".weight", f.inputSize, f.inputSize)
-			add(p+"self_attn."+l+".bias", f.inputSize)
-		}
-		add(p+"self_attn.linear_pos.weight", f.inputSize, f.inputSize)
-		add(p+"feed_forward.w_1.weight", f.ff, f.inputSize)
-		add(p+"feed_forward.w_1.bias", f.ff)
-		add(p+"feed_forward.w_2.weight", f.inputSize, f.ff)
-		add(p+"feed_forward.w_2.bias", f.inputSize)
-		add(p+"norm_ff.weight", f.inputSize)
-		add(p+"norm_ff.bias", f.inputSize)
-		add(p+"norm_mha.weight", f.inputSize)
-		add(p+"norm_mha.bias", f.inputSize)
+		// ConformerEncoderLayer registers norm_ff before norm_mha.
+		s = append(s, relPosBlockSpecs("encoder.encoders."+strconv.Itoa(i)+".", f.inputSize, f.heads, f.ff, [2]string{"norm_ff", "norm_mha"})...)
 	}
 	add("encoder_proj.weight", f.mel, f.inputSize)
 	add("encoder_proj.bias", f.mel)

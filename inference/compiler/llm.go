@@ -40,29 +40,38 @@ const (
 	LLMDecodeGraph  = "llm_decode"
 )
 
+// relPosBlockSpecs lists the tensors of one wenet encoder block with relative-position
+// self-attention and a feed-forward layer (the LLM's text encoder and decoder blocks, the flow's
+// encoder blocks), in state-dict order; norms names its two layer norms in registration order.
+func relPosBlockSpecs(prefix string, model, heads, ff int, norms [2]string) []ParamSpec {
+	var s []ParamSpec
+	add := func(name string, shape ...int) { s = append(s, ParamSpec{Name: prefix + name, Shape: shape}) }
+	add("self_attn.pos_bias_u", heads, model/heads)
+	add("self_attn.pos_bias_v", heads, model/heads)
+	for _, p := range []string{"linear_q", "linear_k", "linear_v", "linear_out"} {
+		add("self_attn."+p+".weight", model, model)
+		add("self_attn."+p+".bias", model)
+	}
+	add("self_attn.linear_pos.weight", model, model)
+	add("feed_forward.w_1.weight", ff, model)
+	add("feed_forward.w_1.bias", ff)
+	add("feed_forward.w_2.weight", model, ff)
+	add("feed_forward.w_2.bias", model)
+	for _, n := range norms {
+		add(n+".weight", model)
+		add(n+".bias", model)
+	}
+	return s
+}
+
 // LLMSpecs lists every tensor of llm.pt (name and torch shape) in state-dict order for dimensions
 // d. For FullDims it equals docs/checkpoint-keys/llm.tsv.
 func LLMSpecs(d Dims) []ParamSpec {
 	l := d.LLM
 	var s []ParamSpec
 	add := func(name string, shape ...int) { s = append(s, ParamSpec{Name: name, Shape: shape}) }
-	dk := l.HeadDim()
 	block := func(prefix string, norms [2]string) {
-		add(prefix+"self_attn.pos_bias_u", l.Heads, dk)
-		add(prefix+"self_attn.pos_bias_v", l.Heads, dk)
-		for _, p := range []string{"linear_q", "linear_k", "linear_v", "linear_out"} {
-			add(prefix+"self_attn."+p+".weight", l.Model, l.Model)
-			add(prefix+"self_attn."+p+".bias", l.Model)
-		}
-		add(prefix+"self_attn.linear_pos.weight", l.Model, l.Model)
-		add(prefix+"feed_forward.w_1.weight", l.FF, l.Model)
-		add(prefix+"feed_forward.w_1.bias", l.FF)
-		add(prefix+"feed_forward.w_2.weight", l.Model, l.FF)
-		add(prefix+"feed_forward.w_2.bias", l.Model)
-		for _, n := range norms {
-			add(prefix+n+".weight", l.Model)
-			add(prefix+n+".bias", l.Model)
-		}
+		s = append(s, relPosBlockSpecs(prefix, l.Model, l.Heads, l.FF, norms)...)
 	}
 	add("text_embedding.weight", l.TextVocab, l.TextEmbed)
 	add("text_encoder.embed.out.0.weight", l.Model, l.TextEmbed)
