@@ -26,18 +26,6 @@ const (
 	textVocab     = 60515
 )
 
-func randInit(b *graph.Builder, name string, rng *rand.Rand, scale float64, shape ...int) graph.Value {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	data := make([]float32, n)
-	for i := range data {
-		data[i] = float32(rng.NormFloat64() * scale)
-	}
-	return b.Initializer(name, shape, data)
-}
-
 func build(t testing.TB, b *graph.Builder, path string) {
 	t.Helper()
 	data, err := b.Build()
@@ -53,11 +41,11 @@ func standinPrefill(t testing.TB, path string, rng *rand.Rand) {
 	b := graph.New("llm_prefill")
 	text := b.Input("text", graph.Int64, graph.N(1), graph.Sym("L"))
 	spk := b.Input("spk_emb", graph.Float, graph.N(1), graph.N(xvectorDim))
-	h := b.ReduceMean(b.Gather(randInit(b, "emb", rng, 1, textVocab, 4), text, 0), false, 1)
-	h = b.Add(h, b.MatMul(spk, randInit(b, "spk", rng, 0.1, xvectorDim, 4)))
-	logits := b.MatMul(h, randInit(b, "head", rng, 2, 4, eosToken+1))
+	h := b.ReduceMean(b.Gather(standin.RandomInitializer(b, "emb", rng, 1, textVocab, 4), text, 0), false, 1)
+	h = b.Add(h, b.MatMul(spk, standin.RandomInitializer(b, "spk", rng, 0.1, xvectorDim, 4)))
+	logits := b.MatMul(h, standin.RandomInitializer(b, "head", rng, 2, 4, eosToken+1))
 	b.Output(b.LogSoftmax(logits, 1), "logp")
-	row := randInit(b, "kvrow", rng, 1, standinLayers, standinHeads, 1, standinRow)
+	row := standin.RandomInitializer(b, "kvrow", rng, 1, standinLayers, standinHeads, 1, standinRow)
 	k := b.Add(b.DimOf(text, 1), b.Ints(promptExtra))
 	shape := b.Concat(0, b.Ints(standinLayers, standinHeads), k, b.Ints(standinRow))
 	b.Output(b.Add(b.Expand(row, shape), b.ReduceSum(h, false, 0, 1)), "kv")
@@ -68,10 +56,10 @@ func standinDecode(t testing.TB, path string, rng *rand.Rand) {
 	b := graph.New("llm_decode")
 	tok := b.Input("token", graph.Int64, graph.N(1), graph.N(1))
 	past := b.Input("past_kv", graph.Float, graph.N(standinLayers), graph.N(standinHeads), graph.Sym("K"), graph.N(standinRow))
-	e := b.ReshapeTo(b.Gather(randInit(b, "emb", rng, 1, eosToken+1, 4), tok, 0), 1, 4)
+	e := b.ReshapeTo(b.Gather(standin.RandomInitializer(b, "emb", rng, 1, eosToken+1, 4), tok, 0), 1, 4)
 	p := b.Mul(b.ReduceMean(past, false, 0, 1, 2, 3), b.Scalar(graph.Float, 0.1))
-	b.Output(b.LogSoftmax(b.Add(b.MatMul(e, randInit(b, "head", rng, 2, 4, eosToken+1)), p), 1), "logp")
-	rows := b.MatMul(e, randInit(b, "kv", rng, 1, 4, standinLayers*standinHeads*standinRow))
+	b.Output(b.LogSoftmax(b.Add(b.MatMul(e, standin.RandomInitializer(b, "head", rng, 2, 4, eosToken+1)), p), 1), "logp")
+	rows := b.MatMul(e, standin.RandomInitializer(b, "kv", rng, 1, 4, standinLayers*standinHeads*standinRow))
 	b.Output(b.ReshapeTo(rows, standinLayers, standinHeads, 1, standinRow), "new_kv")
 	build(t, b, path)
 }
@@ -81,9 +69,9 @@ func standinEncoder(t testing.TB, path string, rng *rand.Rand) {
 	tok := b.Input("token", graph.Int64, graph.N(1), graph.Sym("S"))
 	interp := b.Input("interp", graph.Float, graph.Sym("S"), graph.Sym("T"))
 	spk := b.Input("spk_emb", graph.Float, graph.N(1), graph.N(xvectorDim))
-	h := b.Transpose(b.Gather(randInit(b, "emb", rng, 1, speechTokens, melBins), tok, 0), 0, 2, 1)
+	h := b.Transpose(b.Gather(standin.RandomInitializer(b, "emb", rng, 1, speechTokens, melBins), tok, 0), 0, 2, 1)
 	b.Output(b.MatMul(h, interp), "mu")
-	b.Output(b.MatMul(spk, randInit(b, "spk", rng, 0.1, xvectorDim, melBins)), "spks")
+	b.Output(b.MatMul(spk, standin.RandomInitializer(b, "spk", rng, 0.1, xvectorDim, melBins)), "spks")
 	build(t, b, path)
 }
 
@@ -108,7 +96,7 @@ func standinHiFT(t testing.TB, path string, rng *rand.Rand) {
 	mel := b.Input("mel", graph.Float, graph.N(1), graph.N(melBins), graph.Sym("T"))
 	phase := b.Input("phase_noise", graph.Float, graph.N(1), graph.N(1), graph.N(9))
 	sine := b.Input("sine_noise", graph.Float, graph.N(1), graph.Sym("N"), graph.N(9))
-	m := b.MatMul(b.Transpose(mel, 0, 2, 1), randInit(b, "up", rng, 0.1, melBins, melHop))
+	m := b.MatMul(b.Transpose(mel, 0, 2, 1), standin.RandomInitializer(b, "up", rng, 0.1, melBins, melHop))
 	m = b.ReshapeTo(m, 1, -1)
 	n := b.Mul(b.ReduceSum(sine, false, 2), b.Scalar(graph.Float, 0.01))
 	n = b.Add(n, b.Mul(b.ReduceSum(phase, false, 0, 1, 2), b.Scalar(graph.Float, 0.01)))

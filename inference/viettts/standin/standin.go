@@ -22,7 +22,9 @@ const (
 	fbankBins    = 80
 )
 
-func randInit(b *graph.Builder, name string, rng *rand.Rand, scale float64, shape ...int) graph.Value {
+// RandomInitializer adds an initializer of the given shape filled with N(0, scale²) values from
+// rng: the random matrices inside stand-in graphs.
+func RandomInitializer(b *graph.Builder, name string, rng *rand.Rand, scale float64, shape ...int) graph.Value {
 	n := 1
 	for _, d := range shape {
 		n *= d
@@ -47,7 +49,7 @@ func SpeechEmbedding(path string, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	b := graph.New("speech_embedding")
 	feats := b.Input("feats", graph.Float, graph.N(1), graph.Sym("T"), graph.N(fbankBins))
-	b.Output(b.MatMul(b.ReduceMean(feats, false, 1), randInit(b, "w", rng, 0.3, fbankBins, xvectorDim)), "embedding")
+	b.Output(b.MatMul(b.ReduceMean(feats, false, 1), RandomInitializer(b, "w", rng, 0.3, fbankBins, xvectorDim)), "embedding")
 	return write(b, path)
 }
 
@@ -59,7 +61,7 @@ func SpeechTokenizer(path string, seed uint64) error {
 	feats := b.Input("feats", graph.Float, graph.N(1), graph.N(whisperMels), graph.Sym("T"))
 	b.Input("feats_length", graph.Int32, graph.N(1))
 	every4 := b.Slice(feats, b.Ints(0), b.Ints(math.MaxInt64), b.Ints(2), b.Ints(4))
-	proj := b.MatMul(b.Transpose(every4, 0, 2, 1), randInit(b, "codebook", rng, 1, whisperMels, speechTokens))
+	proj := b.MatMul(b.Transpose(every4, 0, 2, 1), RandomInitializer(b, "codebook", rng, 1, whisperMels, speechTokens))
 	out := b.Node("ArgMax", []graph.Value{proj}, []graph.Attr{graph.AttrInt("axis", 2), graph.AttrInt("keepdims", 0)}, 1, graph.Int64)
 	b.Output(out[0], "tokens")
 	return write(b, path)
