@@ -335,3 +335,54 @@ func lineEndsSentence(s string) bool {
 	r, _ := utf8.DecodeLastRuneInString(strings.TrimSpace(s))
 	return strings.ContainsRune(".!?…:;\"”»)’", r)
 }
+
+// tableCells follows the tables of a word-processor body (docx, odt) as its XML streams by: it
+// numbers each top-level table, counts rows and cells, and gathers the paragraphs of a cell into
+// one TableCell block. A table nested in a cell is read as part of that cell.
+type tableCells struct {
+	depth    int
+	table    int
+	row, col int
+	cell     strings.Builder
+}
+
+func (t *tableCells) openTable(b *builder) {
+	t.depth++
+	if t.depth == 1 {
+		t.table, t.row = b.newTable(), 0
+	}
+}
+
+func (t *tableCells) closeTable() { t.depth-- }
+
+func (t *tableCells) openRow() {
+	if t.depth == 1 {
+		t.row++
+		t.col = 0
+	}
+}
+
+func (t *tableCells) openCell() {
+	if t.depth == 1 {
+		t.col++
+		t.cell.Reset()
+	}
+}
+
+func (t *tableCells) closeCell(b *builder) {
+	if t.depth == 1 {
+		b.add(Block{Kind: TableCell, Text: t.cell.String(), Cell: &CellPos{Table: t.table, Row: t.row, Col: t.col}})
+	}
+}
+
+// addParagraph puts a finished paragraph into the current cell; it returns false outside tables.
+func (t *tableCells) addParagraph(text string) bool {
+	if t.depth == 0 {
+		return false
+	}
+	if t.cell.Len() > 0 {
+		t.cell.WriteByte(' ')
+	}
+	t.cell.WriteString(text)
+	return true
+}

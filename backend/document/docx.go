@@ -218,10 +218,7 @@ type docxWalker struct {
 	numbered  bool
 	listLevel int
 
-	tableDepth int
-	table      int
-	row, col   int
-	cell       strings.Builder
+	tables tableCells
 
 	noteCount     int
 	title, author string
@@ -305,21 +302,11 @@ func (w *docxWalker) token(t xml.Token) {
 				w.tocSdt = w.sdtDepth
 			}
 		case "tbl":
-			w.tableDepth++
-			if w.tableDepth == 1 {
-				w.table = w.b.newTable()
-				w.row = 0
-			}
+			w.tables.openTable(w.b)
 		case "tr":
-			if w.tableDepth == 1 {
-				w.row++
-				w.col = 0
-			}
+			w.tables.openRow()
 		case "tc":
-			if w.tableDepth == 1 {
-				w.col++
-				w.cell.Reset()
-			}
+			w.tables.openCell()
 		}
 	case xml.CharData:
 		if len(w.stack) > 0 && w.stack[len(w.stack)-1] == "t" && w.parent(1) == "r" {
@@ -337,11 +324,9 @@ func (w *docxWalker) token(t xml.Token) {
 				w.pStyle, w.numbered, w.listLevel, w.inPara = o.style, o.numbered, o.level, true
 			}
 		case "tc":
-			if w.tableDepth == 1 {
-				w.b.add(Block{Kind: TableCell, Text: w.cell.String(), Cell: &CellPos{Table: w.table, Row: w.row, Col: w.col}})
-			}
+			w.tables.closeCell(w.b)
 		case "tbl":
-			w.tableDepth--
+			w.tables.closeTable()
 		case "sdt":
 			if w.sdtDepth == w.tocSdt {
 				w.tocSdt = 0
@@ -365,11 +350,7 @@ func (w *docxWalker) parent(n int) string {
 func (w *docxWalker) endParagraph() {
 	text := w.para.String()
 	w.para.Reset()
-	if w.tableDepth > 0 {
-		if w.cell.Len() > 0 {
-			w.cell.WriteByte(' ')
-		}
-		w.cell.WriteString(text)
+	if w.tables.addParagraph(text) {
 		return
 	}
 	if w.tocSdt > 0 {

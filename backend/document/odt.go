@@ -94,11 +94,8 @@ type odtWalker struct {
 	inCite    bool
 	skip      int // depth inside elements whose text is not read (annotations, tracked changes)
 
-	tableDepth int
-	table      int
-	row, col   int
-	cell       strings.Builder
-	noteCount  int
+	tables    tableCells
+	noteCount int
 
 	title, author string
 }
@@ -164,21 +161,11 @@ func (w *odtWalker) token(t xml.Token) {
 		case "note-citation":
 			w.inCite = true
 		case "table":
-			w.tableDepth++
-			if w.tableDepth == 1 {
-				w.table = w.b.newTable()
-				w.row = 0
-			}
+			w.tables.openTable(w.b)
 		case "table-row":
-			if w.tableDepth == 1 {
-				w.row++
-				w.col = 0
-			}
+			w.tables.openRow()
 		case "table-cell":
-			if w.tableDepth == 1 {
-				w.col++
-				w.cell.Reset()
-			}
+			w.tables.openCell()
 		}
 	case xml.CharData:
 		if w.skip > 0 {
@@ -218,11 +205,9 @@ func (w *odtWalker) token(t xml.Token) {
 		case "list-item", "list-header":
 			w.inItem--
 		case "table-cell":
-			if w.tableDepth == 1 {
-				w.b.add(Block{Kind: TableCell, Text: w.cell.String(), Cell: &CellPos{Table: w.table, Row: w.row, Col: w.col}})
-			}
+			w.tables.closeCell(w.b)
 		case "table":
-			w.tableDepth--
+			w.tables.closeTable()
 		}
 	}
 }
@@ -243,11 +228,7 @@ func (w *odtWalker) endParagraph() {
 	w.inPara = false
 	text := w.para.String()
 	w.para.Reset()
-	if w.tableDepth > 0 {
-		if w.cell.Len() > 0 {
-			w.cell.WriteByte(' ')
-		}
-		w.cell.WriteString(text)
+	if w.tables.addParagraph(text) {
 		return
 	}
 	switch w.styleName(w.pStyle) {
