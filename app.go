@@ -37,6 +37,9 @@ type App struct {
 	// emit sends an event to the window; a field so tests can capture events without Wails.
 	emit func(name string, data any)
 
+	machineOnce sync.Once
+	machine     system.Report
+
 	mu        sync.Mutex
 	playing   []string // segment ids of the play queue, by index
 	playerErr error
@@ -133,10 +136,14 @@ type Status struct {
 }
 
 // Status reports the version, the execution provider, the pool size and the model.
+// The window asks for it at start and on every pool change, so it reads only what can change: the
+// library and provider found at the first call stand for the process's life (ONNX Runtime loads
+// once), and the model is checked through its manifest.
 func (a *App) Status() Status {
-	r := system.Diagnose(a.dirs)
+	a.machineOnce.Do(func() { a.machine = system.Diagnose(a.dirs) })
+	r := a.machine
 	s := Status{Version: buildinfo.Version, Provider: string(r.Selected), ORTVersion: r.ORT.Version,
-		ModelInstalled: len(r.Model.Bundles) > 0, DataDir: a.dirs.Config}
+		ModelInstalled: a.studio.Model().Installed, DataDir: a.dirs.Config}
 	if s.Provider == "" {
 		s.Provider = "none"
 	}
