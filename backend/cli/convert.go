@@ -50,7 +50,7 @@ func (f *engineFlags) bundleDir(env *Env) string {
 	if *f.bundle != "" {
 		return *f.bundle
 	}
-	return ModelDir(env.Dirs)
+	return env.Dirs.Model()
 }
 
 // session initializes ONNX Runtime and resolves the provider to run on.

@@ -16,17 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/download"
 )
 
-// modelBundleName is the folder of the installed model under the models directory.
+// modelBundleName names the download folder of the model (the installed bundle is
+// home.Dirs.Model()).
 const modelBundleName = "viet-tts"
-
-// ModelDir is where the installed VietTTS bundle lives for dirs.
-func ModelDir(dirs home.Dirs) string { return filepath.Join(dirs.Models, modelBundleName) }
 
 // officialFiles lists what `model download` fetches; tests replace it to serve small files.
 var officialFiles = download.Official
@@ -111,7 +108,7 @@ func modelInstall(ctx context.Context, env *Env, args []string) int {
 	}
 	out := *dir
 	if out == "" {
-		out = ModelDir(env.Dirs)
+		out = env.Dirs.Model()
 	}
 	return compileInto(ctx, env, compiler.Source{Dir: *from, Tokenizer: *tok, Voices: *voices}, out, opts)
 }
@@ -185,7 +182,7 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 	}
 	out := *dir
 	if out == "" {
-		out = ModelDir(env.Dirs)
+		out = env.Dirs.Model()
 	}
 	if code := compileInto(ctx, env, compiler.Source{Dir: dl}, out, opts); code != 0 {
 		return code
@@ -207,7 +204,7 @@ func modelVerify(ctx context.Context, env *Env, args []string) int {
 	}
 	d := *dir
 	if d == "" {
-		d = ModelDir(env.Dirs)
+		d = env.Dirs.Model()
 	}
 	p := newModelProgress(env)
 	err := bundle.VerifyContext(ctx, d, p.bytes)
@@ -230,7 +227,7 @@ func modelInfo(env *Env, args []string) int {
 	}
 	d := *dir
 	if d == "" {
-		d = ModelDir(env.Dirs)
+		d = env.Dirs.Model()
 	}
 	b, err := bundle.Open(d)
 	if err != nil {

@@ -44,7 +44,7 @@ func voicesCommand() Command {
 func voicesList(env *Env, bundleFlag string) int {
 	dir := bundleFlag
 	if dir == "" {
-		dir = ModelDir(env.Dirs)
+		dir = env.Dirs.Model()
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSOURCE\tPROMPT")
