@@ -510,3 +510,133 @@ func (j Job) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int64("id", j.ID), slog.String("state", string(j.State)),
 		slog.Int("done", j.Done), slog.Int("total", j.Total), slog.Int("failed", j.Failed))
 }
+
+// Reading is how a project (ChapterID 0) or one of its chapters is read: with Voice and, when
+// Speed is not 0, at Speed.
+type Reading struct {
+	ProjectID int64
+	ChapterID int64
+	Voice     string
+	Speed     float64
+}
+
+// SetReading gives the segments in r's scope its voice (and speed). Segments that already read
+// that way are left alone, audio included; each other one becomes new, leaves its job and loses
+// its render, like an edit. It returns their ids, in document order, and their running syntheses,
+// whose leases are now void: a result of the old reading can no longer complete. Queue the
+// changed segments again with a job.
+func (s *Store) SetReading(ctx context.Context, r Reading) (changed []int64, running []Running, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		changed, running, err = s.SetReadingTx(ctx, tx, r)
+		return err
+	})
+	return changed, running, err
+}
+
+// SetReadingTx is SetReading inside tx.
+func (s *Store) SetReadingTx(ctx context.Context, tx *sql.Tx, r Reading) ([]int64, []Running, error) {
+	voice := nfc(strings.TrimSpace(r.Voice))
+	if voice == "" {
+		return nil, nil, errors.New("choose a voice to read with")
+	}
+	if r.Speed != 0 && (r.Speed < 0.25 || r.Speed > 4) {
+		return nil, nil, fmt.Errorf("speed %v is not valid: use a speed from 0.25 to 4", r.Speed)
+	}
+	if err := scopeExists(ctx, tx, r.ProjectID, r.ChapterID); err != nil {
+		return nil, nil, err
+	}
+	scope := `SELECT s.id FROM segments s JOIN chapters c ON c.id = s.chapter_id WHERE c.project_id = ?`
+	args := []any{r.ProjectID}
+	if r.ChapterID != 0 {
+		scope += ` AND s.chapter_id = ?`
+		args = append(args, r.ChapterID)
+	}
+	differs := `s.voice != ?`
+	args = append(args, voice)
+	if r.Speed != 0 {
+		differs = `(s.voice != ? OR s.speed != ?)`
+		args = append(args, r.Speed)
+	}
+	ids, err := queryInts(ctx, tx, scope+` AND `+differs+` ORDER BY c.idx, s.idx`, args...)
+	if err != nil || len(ids) == 0 {
+		return nil, nil, err
+	}
+	list, err := jsonInts(ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	running, err := s.runningOf(ctx, tx, `id IN (SELECT value FROM json_each(?))`, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := queryInts(ctx, tx, `SELECT DISTINCT job_id FROM segments WHERE job_id IS NOT NULL AND id IN (SELECT value FROM json_each(?))`, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	speed := `speed`
+	set := []any{voice}
+	if r.Speed != 0 {
+		speed = `?`
+		set = append(set, r.Speed)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE segments SET voice = ?, speed = `+speed+`, state = 'new', job_id = NULL, lease = '',
+		render_hash = '', seconds = 0, error = '', attempts = 0, not_before = 0
+		WHERE id IN (SELECT value FROM json_each(?))`, append(set, list)...); err != nil {
+		return nil, nil, fmt.Errorf("changing the voice of %d segments: %w", len(ids), err)
+	}
+	for _, j := range jobs {
+		if _, err := s.refreshJob(ctx, tx, j); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ids, running, nil
+}
+
+func scopeExists(ctx context.Context, tx *sql.Tx, projectID, chapterID int64) error {
+	var n int
+	if chapterID == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM projects WHERE id = ?`, projectID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("project %d: %w", projectID, ErrNotFound)
+		}
+		return nil
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM chapters WHERE id = ? AND project_id = ?`, chapterID, projectID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("chapter %d of project %d: %w", chapterID, projectID, ErrNotFound)
+	}
+	return nil
+}
+
+// ReadingCount is how many segments of a chapter read with one voice at one speed.
+type ReadingCount struct {
+	ChapterID int64
+	Voice     string
+	Speed     float64
+	Segments  int
+}
+
+// Readings counts the segments of each chapter of a project by voice and speed, in chapter order
+// and then by voice.
+func (s *Store) Readings(ctx context.Context, projectID int64) ([]ReadingCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT s.chapter_id, s.voice, s.speed, count(*) FROM segments s
+		JOIN chapters c ON c.id = s.chapter_id WHERE c.project_id = ?
+		GROUP BY s.chapter_id, s.voice, s.speed ORDER BY min(c.idx), s.voice, s.speed`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the voices of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	var out []ReadingCount
+	for rows.Next() {
+		var rc ReadingCount
+		if err := rows.Scan(&rc.ChapterID, &rc.Voice, &rc.Speed, &rc.Segments); err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	return out, rows.Err()
+}

@@ -656,3 +656,76 @@ func TestTxFormsCommitOrRollBackWithTheCallersWork(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSetReadingResetsOnlyTheSegmentsWhoseVoiceChanges(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	p := book(t, s, "A", 2, 3)
+	j, _ := s.EnqueueJob(ctx, JobSpec{ProjectID: p.ID})
+	chapters, _ := s.Chapters(ctx, p.ID)
+	var running Claim
+	for i := range 6 {
+		c := claim(t, s)
+		if i == 5 {
+			running = c // the last segment of chapter 2 is being synthesized
+			break
+		}
+		if _, err := s.Complete(ctx, c.Segment.ID, c.Lease, fakeRender(c.Segment.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if running.Segment.ChapterID != chapters[1].ID {
+		t.Fatalf("claimed %+v, want a segment of the second chapter", running.Segment)
+	}
+
+	// Chapter 2's first segment already reads with the new voice: it keeps its audio.
+	if _, err := s.w.ExecContext(ctx, `UPDATE segments SET voice = 'v2' WHERE chapter_id = ? AND idx = 0`, chapters[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	changed, rs, err := s.SetReading(ctx, Reading{ProjectID: p.ID, ChapterID: chapters[1].ID, Voice: "v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 2 || len(rs) != 1 || rs[0] != (Running{SegmentID: running.Segment.ID, Lease: running.Lease}) {
+		t.Fatalf("changed %v, running %v", changed, rs)
+	}
+	if _, err := s.Complete(ctx, running.Segment.ID, running.Lease, fakeRender(99)); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a synthesis with the old voice completed: %v", err)
+	}
+	all, _ := s.Segments(ctx, SegmentQuery{ProjectID: p.ID})
+	for _, g := range all {
+		isChanged := g.ID == changed[0] || g.ID == changed[1]
+		switch {
+		case isChanged && (g.Voice != "v2" || g.State != StateNew || g.JobID != 0 || g.RenderHash != ""):
+			t.Errorf("changed segment %+v", g)
+		case !isChanged && g.State != StateDone:
+			t.Errorf("untouched segment %+v", g)
+		case !isChanged && g.ChapterID == chapters[0].ID && g.Voice != "v1":
+			t.Errorf("a segment of the other chapter reads with %s", g.Voice)
+		}
+	}
+	if jj, _ := s.Job(ctx, j.ID); jj.Total != 4 || jj.Done != 4 || jj.State != StateDone {
+		t.Fatalf("job after giving up two segments: %+v", jj)
+	}
+
+	// The same voice again changes nothing; a new speed for the whole project changes all six.
+	if changed, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, ChapterID: chapters[1].ID, Voice: "v2"}); err != nil || len(changed) != 0 {
+		t.Fatalf("setting the voice a chapter has: %v %v", changed, err)
+	}
+	if changed, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, Voice: "v2", Speed: 1.25}); err != nil || len(changed) != 6 {
+		t.Fatalf("a new speed for the project: %v %v", changed, err)
+	}
+	rc, err := s.Readings(ctx, p.ID)
+	if err != nil || len(rc) != 2 || rc[0] != (ReadingCount{ChapterID: chapters[0].ID, Voice: "v2", Speed: 1.25, Segments: 3}) {
+		t.Fatalf("readings %+v %v", rc, err)
+	}
+	if _, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, ChapterID: 999, Voice: "v2"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown chapter: %v", err)
+	}
+	if _, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, Voice: "v1", Speed: 9}); err == nil {
+		t.Error("a speed of 9 was accepted")
+	}
+	if err := s.CheckCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
