@@ -125,7 +125,9 @@ func TestASynthesisOfTheOldVoiceIsDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	started, release := make(chan struct{}), make(chan struct{})
-	old := func(c testengine.Call) bool { return c.Req.Voice == "nam" && strings.HasPrefix(c.Req.Text, "Cô giáo") }
+	old := func(c testengine.Call) bool {
+		return c.Req.Voice == "nam" && strings.HasPrefix(c.Req.Text, "Cô giáo")
+	}
 	f := testengine.NewFactory(testengine.Config{Latency: time.Millisecond,
 		Started: func(c testengine.Call) {
 			if old(c) {
