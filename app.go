@@ -131,8 +131,10 @@ type Status struct {
 	Synthesizing    bool   `json:"synthesizing"`
 	Instances       int    `json:"instances"`
 	InstancesReason string `json:"instancesReason"`
-	ModelInstalled  bool   `json:"modelInstalled"`
-	DataDir         string `json:"dataDir"`
+	// InstancesReasonCode is InstancesReason as a code and parameters, for the window to translate.
+	InstancesReasonCode studio.Reason `json:"instancesReasonCode"`
+	ModelInstalled      bool          `json:"modelInstalled"`
+	DataDir             string        `json:"dataDir"`
 }
 
 // Status reports the version, the execution provider, the pool size and the model.
@@ -148,6 +150,7 @@ func (a *App) Status() Status {
 		s.Provider = "none"
 	}
 	s.Synthesizing, s.Instances, s.InstancesReason = a.studio.Synthesizing()
+	s.InstancesReasonCode = studio.ReasonOf(s.InstancesReason)
 	return s
 }
 
@@ -202,12 +205,15 @@ type ProjectView struct {
 	Source   string        `json:"source"`
 	Format   string        `json:"format"`
 	Chapters []ChapterView `json:"chapters"`
+	// Reading is the voice and speed of the whole document ("" and 0 where chapters differ).
+	Reading studio.Reading `json:"reading"`
 }
 
 // ChapterView is one chapter in the sidebar.
 type ChapterView struct {
-	ID    int64  `json:"id"`
-	Title string `json:"title"`
+	ID      int64          `json:"id"`
+	Title   string         `json:"title"`
+	Reading studio.Reading `json:"reading"`
 }
 
 // Project returns a project with its chapters.
@@ -226,8 +232,13 @@ func (a *App) Project(id int64) (ProjectView, error) {
 		if err != nil {
 			return v, err
 		}
+		rs, err := a.studio.Readings(ctx, id)
+		if err != nil {
+			return v, err
+		}
+		v.Reading = rs[0]
 		for _, c := range chs {
-			v.Chapters = append(v.Chapters, ChapterView{ID: c.ID, Title: c.Title})
+			v.Chapters = append(v.Chapters, ChapterView{ID: c.ID, Title: c.Title, Reading: rs[c.ID]})
 		}
 		return v, nil
 	}
@@ -349,6 +360,13 @@ func (a *App) EditSegment(id int64, spoken string) error {
 // the segments it changes; it returns their ids.
 func (a *App) AddLexiconEntry(projectID int64, pattern, spoken string, regex bool) ([]int64, error) {
 	return a.studio.AddLexiconEntry(a.bg(), store.LexiconEntry{ProjectID: projectID, Pattern: pattern, Spoken: spoken, IsRegex: regex})
+}
+
+// SetReading reads a document (chapterID 0) or one of its chapters with voice and, when speed is
+// not 0, at speed; exactly the sentences that now read differently are rendered again, ahead of
+// bulk work. It returns their ids.
+func (a *App) SetReading(projectID, chapterID int64, voice string, speed float64) ([]int64, error) {
+	return a.studio.SetReading(a.bg(), store.Reading{ProjectID: projectID, ChapterID: chapterID, Voice: voice, Speed: speed})
 }
 
 // PlayerEvent is what the "player" event carries.

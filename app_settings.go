@@ -39,7 +39,9 @@ type EnginesEvent struct {
 	Running   bool   `json:"running"`
 	Instances int    `json:"instances"`
 	Reason    string `json:"reason"`
-	Error     string `json:"error,omitempty"`
+	// ReasonCode is Reason as a code and parameters, for the window to translate.
+	ReasonCode studio.Reason `json:"reasonCode"`
+	Error      string        `json:"error,omitempty"`
 }
 
 // restartEngines rebuilds the engines from the stored settings and the installed model, in the
@@ -52,6 +54,7 @@ func (a *App) restartEngines() {
 			a.log.Warn("synthesis not restarted", "err", err)
 		}
 		ev.Running, ev.Instances, ev.Reason = a.studio.Synthesizing()
+		ev.ReasonCode = studio.ReasonOf(ev.Reason)
 		a.emit("engines", ev)
 	})
 }
@@ -66,6 +69,7 @@ func (a *App) startSynthesis() {
 		}
 		ev := EnginesEvent{}
 		ev.Running, ev.Instances, ev.Reason = a.studio.Synthesizing()
+		ev.ReasonCode = studio.ReasonOf(ev.Reason)
 		a.emit("engines", ev)
 	})
 }
@@ -77,8 +81,10 @@ type DeviceInfo struct {
 	Running   bool           `json:"running"`
 	Instances int            `json:"instances"`
 	Reason    string         `json:"reason"`
-	GPUs      []GPUView      `json:"gpus"`
-	GPUNote   string         `json:"gpuNote,omitempty"`
+	// ReasonCode is Reason as a code and parameters, for the window to translate.
+	ReasonCode studio.Reason `json:"reasonCode"`
+	GPUs       []GPUView     `json:"gpus"`
+	GPUNote    string        `json:"gpuNote,omitempty"`
 }
 
 // ProviderView is one execution provider and whether it can run here.
@@ -107,6 +113,7 @@ func (a *App) Device() DeviceInfo {
 		d.GPUs = append(d.GPUs, GPUView{Name: g.Name, FreeBytes: g.FreeBytes, Total: g.TotalBytes})
 	}
 	d.Running, d.Instances, d.Reason = a.studio.Synthesizing()
+	d.ReasonCode = studio.ReasonOf(d.Reason)
 	return d
 }
 

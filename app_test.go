@@ -15,6 +15,7 @@ import (
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/backend/studio"
 	"github.com/viettts-studio/studio/inference/testengine"
+	"github.com/viettts-studio/studio/inference/viettts"
 )
 
 // event is one event the app sent to the window.
@@ -216,5 +217,43 @@ func TestOneModelOperationAtATime(t *testing.T) {
 	ta.wg.Wait()
 	if ta.modelBusy.Load() {
 		t.Error("the model slot stayed taken after the operation ended")
+	}
+}
+
+// The document view shows each chapter's voice and the document's ("" when they differ); a new
+// voice for one chapter says which sentences it renders again.
+func TestAChapterCanBeReadWithAnotherVoice(t *testing.T) {
+	ta := newTestApp(t)
+	for _, id := range []string{"nam", "nữ"} {
+		v := &viettts.Voice{ID: id, Name: id, Tokens: []int32{1}, Mel: make([]float32, 80), XVector: make([]float32, 192)}
+		if err := viettts.WriteVoice(ta.dirs.Voices, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc := filepath.Join(t.TempDir(), "truyen.md")
+	if err := os.WriteFile(doc, []byte("# Một\n\nCâu thứ nhất. Câu thứ hai.\n\n# Hai\n\nCâu thứ ba.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imp := ta.ImportFiles([]string{doc})
+	if len(imp) != 1 || imp[0].Error != "" {
+		t.Fatalf("import: %+v", imp)
+	}
+	p, err := ta.Project(imp[0].ProjectID)
+	if err != nil || len(p.Chapters) != 2 || p.Reading.Voice != "nam" || p.Chapters[1].Reading.Voice != "nam" {
+		t.Fatalf("project %+v %v", p, err)
+	}
+	if _, err := ta.SetReading(p.ID, p.Chapters[1].ID, "không-có", 0); err == nil {
+		t.Error("an unknown voice was accepted")
+	}
+	ids, err := ta.SetReading(p.ID, p.Chapters[1].ID, "nữ", 0)
+	if err != nil || len(ids) != p.Chapters[1].Reading.Segments {
+		t.Fatalf("re-rendered %v (chapter has %d segments): %v", ids, p.Chapters[1].Reading.Segments, err)
+	}
+	p, _ = ta.Project(p.ID)
+	if p.Reading.Voice != "" || p.Reading.Voices["nữ"] != len(ids) || p.Chapters[0].Reading.Voice != "nam" || p.Chapters[1].Reading.Voice != "nữ" {
+		t.Errorf("readings after the change: %+v", p)
+	}
+	if s := ta.Status(); s.InstancesReasonCode.Text != s.InstancesReason {
+		t.Errorf("status reason %+v", s)
 	}
 }
