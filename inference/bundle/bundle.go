@@ -30,8 +30,10 @@ import (
 	"time"
 )
 
-// FormatVersion is the manifest layout this package writes and reads.
-const FormatVersion = 1
+// FormatVersion is the bundle layout this package writes and reads: the manifest and the graphs'
+// inputs and outputs. 2: llm_decode takes its cache as past_len and one key and one value input
+// per layer with room to spare (1: one past_kv of exactly K positions).
+const FormatVersion = 2
 
 // ManifestFile is the name of the manifest inside a bundle folder.
 const ManifestFile = "manifest.json"
@@ -144,7 +146,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %s is not valid JSON (%v): reinstall the model", ErrCorrupt, filepath.Join(dir, ManifestFile), err)
 	}
 	if m.Format != FormatVersion {
-		return nil, fmt.Errorf("%w: model bundle %s has format %d, this version of VietTTS Studio reads format %d: reinstall the model",
+		return nil, fmt.Errorf("%w: model bundle %s has format %d, this version of VietTTS Studio reads format %d: install the model again (Settings → Model, or viettts-studio model install)",
 			ErrCorrupt, dir, m.Format, FormatVersion)
 	}
 	if err := m.check(); err != nil {

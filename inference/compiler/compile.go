@@ -22,7 +22,7 @@ import (
 
 // Version identifies the compiler's output: bump it whenever a graph changes, so bundles built by
 // an older compiler can be told apart (the manifest records it).
-const Version = "1"
+const Version = "2"
 
 // ModelID is the id recorded for bundles compiled from the published checkpoint.
 const ModelID = "dangvansam/viet-tts"

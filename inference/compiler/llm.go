@@ -10,7 +10,10 @@ package compiler
 //     linear_legacy input Linear+LayerNorm+ReLU, ×√d, relu feed-forward, causal) → after_norm →
 //     llm_decoder → log_softmax at the last position. kv holds each layer's keys and values
 //     concatenated on the last dim, as wenet's att_cache.
-//   - llm_decode: token (1,1) int64, past_kv (layers,heads,K,2·dk) → logp, new_kv (layers,heads,1,2·dk).
+//   - llm_decode: token (1,1) int64, past_len (1) int64 = K, and per layer i past_key_i and
+//     past_value_i (heads,C,dk) with C ≥ K → logp, new_kv (layers,heads,1,2·dk). (MODEL.md §5.4
+//     proposes one past_kv (layers,heads,K,2·dk); see decode for why the cache comes in per layer
+//     with room to spare.)
 //     speech_embedding[token] through the same input layer and blocks, attending to past_kv and
 //     itself. The positional term uses the folded form of MODEL.md §5.4: for one query,
 //     (q+v_bias)·(W_pos·pe_j) = ((q+v_bias)·W_pos)·pe_j, so W_pos is applied once per head
@@ -469,10 +472,15 @@ func (g *llmGraph) prefill() {
 
 // decode builds llm_decode.
 //
-// A step should cost little more than reading the cache once, so past_kv is never reassembled:
-// each layer gathers its rows just before it uses them (the only copy of the cache, made on all
-// threads); its keys are scored in place (MatMul of (q+u), padded with zeros over the value half, by the layer's
-// (h, K, 2·dk) rows transposed: no Slice of K and no materialized Transpose); the new row is
+// The cache comes in as one key and one value tensor per layer, (heads, C, dk) each, with room for
+// C ≥ K positions of which the first K (past_len) are real: the host keeps them in one buffer,
+// writes a step's new rows in place and only lays the buffer out again when it runs out of room
+// (MODEL.md §5.4 proposes one (layers, heads, K, 2·dk) tensor; growing that by a row moves every
+// (layer, head) block, a copy of the whole cache per step that competed with ONNX Runtime for the
+// cores and the memory bus, and each layer then had to copy its rows out of it). A step costs
+// little more than reading the cache once: each layer scores its keys and weights its values
+// straight from its inputs (the key Transpose becomes a transposed MatMul operand, no copy); rows
+// from K on are masked to −inf before the softmax, so their weight is exactly zero; the new row is
 // scored and weighted on its own instead of being concatenated to the cache; and the positional
 // rows (K+1, d) are sliced once per step from the constant table (a contiguous block) and shared
 // by all layers, each multiplying them by its folded queries as (K+1, d)·(d, h), whose small
@@ -483,38 +491,28 @@ func (g *llmGraph) decode() {
 	l := d.LLM
 	h, dk := int64(l.Heads), int64(l.HeadDim())
 	token := b.Input("token", graph.Int64, graph.N(1), graph.N(1))
-	past := b.Input("past_kv", graph.Float, graph.N(l.Blocks), graph.N(l.Heads), graph.Sym("K"), graph.N(2*l.HeadDim()))
+	pastLen := b.Input("past_len", graph.Int64, graph.N(1)) // K
+	keysIn := make([]graph.Value, l.Blocks)
+	valuesIn := make([]graph.Value, l.Blocks)
+	for i := range l.Blocks {
+		keysIn[i] = b.Input(PastKeyInput(i), graph.Float, graph.N(l.Heads), graph.Sym("C"), graph.N(l.HeadDim()))
+		valuesIn[i] = b.Input(PastValueInput(i), graph.Float, graph.N(l.Heads), graph.Sym("C"), graph.N(l.HeadDim()))
+	}
 
 	x := b.Gather(g.param("speech_embedding.weight"), b.Squeeze(token, 0), 0) // (1, d)
 	x = g.inputLayer(x, "llm", true)
-	pastLen := b.DimOf(past, 2)       // K
 	keys := b.Add(pastLen, b.Ints(1)) // K+1
 	pos := g.positions(keys)          // (K+1, d): positions K … 0
 	scale := g.scalar(float32(math.Sqrt(float64(dk))))
-	zeroValues := b.Const(graph.Float, []int{l.Heads, 1, l.HeadDim()}, make([]float32, l.Heads*l.HeadDim()))
-	// Each layer gathers its rows of the cache just before it uses them, so that scoring and
-	// weighting read them from the processor's cache, and gathers them as h blocks of the
-	// (layers·h, K, 2dk) view, which ONNX Runtime copies on all threads (one block of a plain
-	// Slice or Gather is one thread's memcpy). The indices are run-time values (K−K+i) on
-	// purpose: with constant ones ONNX Runtime fuses the fourteen copies into one Split at the
-	// start of the step, which writes the whole cache out first and has every layer read its
-	// rows back from memory. On one thread K = 600 cost 1.31× K = 50 with the Split, 1.21× with
-	// per-layer slices; on two, 1.24× with per-layer slices, 1.12-1.29× with these gathers.
-	zero := b.Sub(pastLen, pastLen)
-	headRows := b.ReshapeTo(past, int64(l.Blocks)*h, -1, 2*dk) // (layers·h, K, 2dk), a view
-	// layerRows returns layer i's (h, K, 2dk) rows: keys then values on the last axis.
-	layerRows := func(i int) graph.Value {
-		idx := make([]int64, h)
-		for j := range idx {
-			idx[j] = int64(i)*h + int64(j)
-		}
-		return b.Gather(headRows, b.Add(zero, b.Ints(idx...)), 0)
-	}
+	// The mask of real rows, (1, 1, C): row j < K.
+	capacity := b.DimOf(keysIn[0], 1)
+	slots := b.Range(b.ConstInt64([]int{}, 0), b.Squeeze(capacity, 0), b.ConstInt64([]int{}, 1))
+	real := b.ReshapeTo(b.Less(slots, pastLen), 1, 1, -1)
+	minusInf := g.scalar(float32(math.Inf(-1)))
 	var rows []graph.Value
 	for i := range l.Blocks {
 		p := "llm.encoders." + strconv.Itoa(i)
 		b.Push(p)
-		layerPast := layerRows(i)
 		var row graph.Value
 		x, row = g.block(x, p, false, func(xn graph.Value, ap string) (graph.Value, graph.Value) {
 			heads := func(v graph.Value) graph.Value { return b.ReshapeTo(v, h, 1, dk) } // (h, 1, dk)
@@ -523,27 +521,27 @@ func (g *llmGraph) decode() {
 			v := heads(g.linear(xn, ap+".linear_v", true))
 			qu := b.Add(q, b.ReshapeTo(g.param(ap+".pos_bias_u"), h, 1, dk))
 			qv := b.Add(q, b.ReshapeTo(g.param(ap+".pos_bias_v"), h, 1, dk))
-			// Content term: the past keys scored in place, (q+u) padded with zeros over the value
-			// half times the layer's rows transposed (ONNX Runtime fuses the Transpose into the
-			// MatMul as a transposed operand, no copy, and a one-row product of that form is its
-			// fast path; the untransposed (h, K, 2dk)·(h, 2dk, 1) was four times slower), then the
-			// new key.
-			quPadded := b.Concat(2, qu, zeroValues)                       // (h, 1, 2dk)
-			acPast := b.MatMul(quPadded, b.Transpose(layerPast, 0, 2, 1)) // (h, 1, K)
-			acNew := b.MatMul(qu, b.Transpose(k, 0, 2, 1))                // (h, 1, 1)
-			ac := b.Concat(2, acPast, acNew)                              // (h, 1, K+1)
+			// Content term: the past keys scored where they lie (ONNX Runtime fuses the Transpose
+			// into the MatMul as a transposed operand, and a one-row product of that form is its
+			// fast path), the empty rows masked, then the new key.
+			acPast := b.Where(real, b.MatMul(qu, b.Transpose(keysIn[i], 0, 2, 1)), minusInf) // (h, 1, C)
+			acNew := b.MatMul(qu, b.Transpose(k, 0, 2, 1))                                   // (h, 1, 1)
+			ac := b.Concat(2, acPast, acNew)                                                 // (h, 1, C+1)
 			// Folded positional term: ((q+v)·W_pos,h)·pe_j with W_pos viewed as (h, dk, d), one
 			// (K+1, d)·(d, h) product for all heads (the Transpose of the folded queries becomes a
-			// transposed operand).
+			// transposed operand); the empty rows get zeros, their scores are −inf anyway.
 			folded := b.MatMul(qv, g.param(ap+".linear_pos.weight", l.Heads, l.HeadDim(), l.Model)) // (h, 1, d)
 			bdT := b.MatMul(pos, b.Transpose(b.ReshapeTo(folded, h, int64(l.Model)), 1, 0))         // (K+1, h)
 			bd := b.ReshapeTo(b.Transpose(bdT, 1, 0), h, 1, -1)                                     // (h, 1, K+1)
+			bdPast, bdNew := b.Slice(bd, b.Ints(0), pastLen, b.Ints(2), graph.Value{}), b.Slice(bd, pastLen, keys, b.Ints(2), graph.Value{})
+			gap := b.ConstantOfShape(b.Concat(0, b.Ints(h, 1), b.Sub(capacity, pastLen)), graph.Float, 0)
+			bd = b.Concat(2, bdPast, gap, bdNew) // (h, 1, C+1)
 			attn := b.Softmax(b.Div(b.Add(ac, bd), scale), -1)
-			attnPast := b.Slice(attn, b.Ints(0), pastLen, b.Ints(2), graph.Value{}) // (h, 1, K)
-			attnNew := b.Slice(attn, pastLen, keys, b.Ints(2), graph.Value{})       // (h, 1, 1)
-			// Weighted values: the past rows in place (their key half is weighted too and dropped,
-			// cheaper than copying the value half out), plus the new row.
-			ctxPast := b.SliceAxis(b.MatMul(attnPast, layerPast), 2, dk, 2*dk) // (h, 1, dk)
+			attnPast := b.Slice(attn, b.Ints(0), capacity, b.Ints(2), graph.Value{}) // (h, 1, C)
+			attnNew := b.Slice(attn, capacity, b.Add(capacity, b.Ints(1)), b.Ints(2), graph.Value{})
+			// Weighted values: the past rows where they lie (the empty ones weigh exactly 0), plus
+			// the new row.
+			ctxPast := b.MatMul(attnPast, valuesIn[i]) // (h, 1, dk)
 			ctx := b.ReshapeTo(b.Add(ctxPast, b.Mul(attnNew, v)), 1, h*dk)
 			return g.linear(ctx, ap+".linear_out", true), b.Concat(-1, k, v) // (h, 1, 2dk)
 		})
@@ -555,3 +553,7 @@ func (g *llmGraph) decode() {
 	b.Output(logp, "logp")
 	b.Output(b.Concat(0, rows...), "new_kv")
 }
+
+// PastKeyInput and PastValueInput name llm_decode's cache inputs of layer i.
+func PastKeyInput(i int) string   { return "past_key_" + strconv.Itoa(i) }
+func PastValueInput(i int) string { return "past_value_" + strconv.Itoa(i) }

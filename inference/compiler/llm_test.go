@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/viettts-studio/studio/inference/graph"
 	"github.com/viettts-studio/studio/inference/graph/graphtest"
 )
 
@@ -154,18 +155,47 @@ func (tl *tinyLLM) runPrefill(t *testing.T, text []int64, half bool) (logp, kv [
 
 func (tl *tinyLLM) runDecode(t *testing.T, token int64, past []float32, k int, half bool) (logp, row []float32) {
 	t.Helper()
-	pastT := graphtest.F32(tl.kvShape(k), past)
+	// Room for three rows more than the cache holds, filled with zeros as the host keeps them:
+	// the graph must ignore them.
+	in := decodeInputs(tl.d, past, k, k+3)
+	in["token"] = graphtest.I64([]int64{1, 1}, []int64{token})
 	var shapes map[string][]int64
 	if half {
-		pastT = graphtest.F16(tl.kvShape(k), past)
+		for name, v := range in {
+			if v.DType == graph.Float {
+				in[name] = graphtest.F16(v.Shape, v.F32)
+			}
+		}
 		shapes = map[string][]int64{"new_kv": tl.kvShape(1)}
 	}
-	out := tl.decode.MustRun(t, map[string]graphtest.Tensor{
-		"token": graphtest.I64([]int64{1, 1}, []int64{token}), "past_kv": pastT}, shapes)
+	out := tl.decode.MustRun(t, in, shapes)
 	if got := out["new_kv"].Shape; !slices.Equal(got, tl.kvShape(1)) {
 		t.Fatalf("new_kv shape %v, want %v", got, tl.kvShape(1))
 	}
 	return out["logp"].F32, out["new_kv"].F32
+}
+
+// decodeInputs lays a cache of k positions, (layers, heads, k, 2dk) as prefill returns it, out as
+// llm_decode's inputs with room for c ≥ k positions (the rows after k zero): past_len and each
+// layer's keys and values, (heads, c, dk).
+func decodeInputs(d Dims, kv []float32, k, c int) map[string]graphtest.Tensor {
+	l := d.LLM
+	h, dk := l.Heads, l.HeadDim()
+	in := map[string]graphtest.Tensor{"past_len": graphtest.I64([]int64{1}, []int64{int64(k)})}
+	for i := range l.Blocks {
+		keys, values := make([]float32, h*c*dk), make([]float32, h*c*dk)
+		for head := range h {
+			for j := range k {
+				src := kv[((i*h+head)*k+j)*2*dk:]
+				copy(keys[(head*c+j)*dk:(head*c+j+1)*dk], src[:dk])
+				copy(values[(head*c+j)*dk:(head*c+j+1)*dk], src[dk:2*dk])
+			}
+		}
+		shape := []int64{int64(h), int64(c), int64(dk)}
+		in[PastKeyInput(i)] = graphtest.F32(shape, keys)
+		in[PastValueInput(i)] = graphtest.F32(shape, values)
+	}
+	return in
 }
 
 // appendKV appends one position (layers, h, 1, c) to a cache (layers, h, k, c).

@@ -82,6 +82,31 @@ func (t Tensor) setFloat(i int, v float32) {
 
 func (t Tensor) setInt(i int, v int64) { binary.LittleEndian.PutUint64(t.Data[8*i:], uint64(v)) }
 
+// decodeCache lays a cache of K positions, kv as (layers, heads, K, 2·dk), out as llm_decode's
+// inputs with room for room ≥ K positions: past_len, then each layer's keys and values (heads,
+// room, dk), the rows after K zero.
+func decodeCache(kv Tensor, room int) []Tensor {
+	layers, heads, k, row := int(kv.Shape[0]), int(kv.Shape[1]), int(kv.Shape[2]), int(kv.Shape[3])
+	half := row / 2 * elemSize(kv.Type)
+	pastLen := zeros("past_len", onnx.TensorElementDataTypeInt64, 1)
+	pastLen.setInt(0, int64(k))
+	out := []Tensor{pastLen}
+	for l := range layers {
+		keys := zeros(compiler.PastKeyInput(l), kv.Type, int64(heads), int64(room), int64(row/2))
+		values := zeros(compiler.PastValueInput(l), kv.Type, int64(heads), int64(room), int64(row/2))
+		for h := range heads {
+			for j := range k {
+				src := kv.Data[((l*heads+h)*k+j)*2*half:]
+				at := (h*room + j) * half
+				copy(keys.Data[at:at+half], src[:half])
+				copy(values.Data[at:at+half], src[half:2*half])
+			}
+		}
+		out = append(out, keys, values)
+	}
+	return out
+}
+
 // Case is one graph of a bundle with inputs and the output buffers of the right shapes.
 type Case struct {
 	// Graph is the bundle's name for the graph (bundle.GraphHiFT, ...), Path its file.
@@ -94,6 +119,7 @@ type Case struct {
 const (
 	caseText      = 24  // text tokens for llm_prefill
 	casePast      = 60  // cached positions for llm_decode
+	caseRoom      = 4   // and empty positions after them
 	caseTokens    = 60  // speech tokens into flow_encoder
 	caseFrames    = 206 // mel frames: int(60 · 22050 / 256 / 25)
 	caseHiFTFrame = 100 // mel frames into the vocoder
@@ -147,8 +173,12 @@ func Cases(b *bundle.Bundle, seed uint64) ([]Case, error) {
 			[]Tensor{zeros("logp", f32, 1, vocabOut), zeros("kv", llm.kv, layers, heads, caseText+3, row)}); err != nil {
 			return nil, err
 		}
-		if err := add(llm.decode,
-			[]Tensor{ids("token", 1, int(vocabOut)), randn(zeros("past_kv", llm.kv, layers, heads, casePast, row), 0.5)},
+		// A cache with room to spare, as the engine passes it: casePast real positions in room
+		// for casePast+caseRoom, the rest zeros.
+		past := zeros("past", llm.kv, layers, heads, casePast, row)
+		randn(past, 0.5)
+		in := append([]Tensor{ids("token", 1, int(vocabOut))}, decodeCache(past, casePast+caseRoom)...)
+		if err := add(llm.decode, in,
 			[]Tensor{zeros("logp", f32, 1, vocabOut), zeros("new_kv", llm.kv, layers, heads, 1, row)}); err != nil {
 			return nil, err
 		}

@@ -41,7 +41,11 @@ func OpenLLM(b *bundle.Bundle, fp16 bool, so *onnx.SessionOptions) (*LLM, error)
 	if l.prefill, err = Open(pp, []string{"text", "spk_emb"}, []string{"logp", "kv"}, so); err != nil {
 		return nil, err
 	}
-	if l.decode, err = Open(dp, []string{"token", "past_kv"}, []string{"logp", "new_kv"}, so); err != nil {
+	in := []string{"token", "past_len"}
+	for i := range l.layers {
+		in = append(in, compiler.PastKeyInput(i), compiler.PastValueInput(i))
+	}
+	if l.decode, err = Open(dp, in, []string{"logp", "new_kv"}, so); err != nil {
 		l.prefill.Close()
 		return nil, err
 	}
@@ -102,7 +106,8 @@ func (l *LLM) Greedy(text []int64, xvec []float32, steps int, forced []int) (Tra
 			break
 		}
 		tok.setInt(0, int64(id))
-		if err := l.decode.Run([]Tensor{tok, past}, []Tensor{logp, rows}); err != nil {
+		// The cache exactly full (no room to spare): the engine's room is the parity cases'.
+		if err := l.decode.Run(append([]Tensor{tok}, decodeCache(past, k)...), []Tensor{logp, rows}); err != nil {
 			return tr, fmt.Errorf("llm decode step %d: %w", step, err)
 		}
 		past = appendRow(past, rows, l.layers*l.heads)

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/compiler"
+	"github.com/viettts-studio/studio/inference/graph/graphtest"
 	"github.com/viettts-studio/studio/inference/ort"
 )
 
@@ -157,4 +159,82 @@ func BenchmarkSynthesizeTiny(b *testing.B) {
 	s := e.Stats()
 	b.ReportMetric(float64(s.Host())/float64(s.Wall)*100, "host%")
 	b.ReportMetric(s.RTF(), "rtf")
+}
+
+// The engine's cache (room in chunks of cacheChunk, rows written in place, laid out again when the
+// room runs out) feeds llm_decode what a plain cache would: every step's log-probabilities match
+// a reference loop over the same graph files that keeps prefill's (layers, heads, K, 2·dk) rows
+// and passes them with no room to spare, across a growth of the room.
+func TestEngineCacheFeedsDecodeAsAPlainCache(t *testing.T) {
+	e := newTinyEngine(t)
+	var trace [][]float32
+	e.stepTrace = func(lp []float32) { trace = append(trace, slices.Clone(lp)) }
+	ids := e.Tokenizer().Encode("Xin chào Việt Nam.")
+	voice := e.voices["lan"]
+	tokens, err := e.generate(t.Context(), ids, voice.XVector, rand.New(rand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := len(ids) + promptExtra
+	if k+len(tokens)-1 <= cacheChunk {
+		t.Fatalf("%d positions never outgrow the first room of %d", k+len(tokens)-1, cacheChunk)
+	}
+	if len(trace) != len(tokens) {
+		t.Fatalf("%d traced steps for %d tokens", len(trace), len(tokens))
+	}
+
+	open := func(name string) *graphtest.Session {
+		p, err := e.bundle.GraphPath(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		model, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return graphtest.Open(t, model)
+	}
+	prefill, decode := open(bundle.GraphLLMPrefill), open(bundle.GraphLLMDecode)
+	text := make([]int64, len(ids))
+	for i, id := range ids {
+		text[i] = int64(id)
+	}
+	out := prefill.MustRun(t, map[string]graphtest.Tensor{
+		"text":    graphtest.I64([]int64{1, int64(len(ids))}, text),
+		"spk_emb": graphtest.F32([]int64{1, int64(len(voice.XVector))}, voice.XVector),
+	}, nil)
+	logp, kv := out["logp"].F32, out["kv"].F32
+	layers, heads, dk := e.layers, e.heads, e.headDim
+	for step, tok := range tokens {
+		if d := graphtest.MaxAbsDiff(trace[step], logp); d > 1e-4 {
+			t.Fatalf("step %d (K = %d): the engine's log-probabilities differ from the plain cache's by %g", step, k, d)
+		}
+		if step == len(tokens)-1 {
+			break
+		}
+		in := map[string]graphtest.Tensor{
+			"token":    graphtest.I64([]int64{1, 1}, []int64{int64(tok)}),
+			"past_len": graphtest.I64([]int64{1}, []int64{int64(k)}),
+		}
+		for l := range layers {
+			keys, values := make([]float32, 0, heads*k*dk), make([]float32, 0, heads*k*dk)
+			for h := range heads {
+				for j := range k {
+					row := kv[((l*heads+h)*k+j)*2*dk:]
+					keys, values = append(keys, row[:dk]...), append(values, row[dk:2*dk]...)
+				}
+			}
+			shape := []int64{int64(heads), int64(k), int64(dk)}
+			in[compiler.PastKeyInput(l)], in[compiler.PastValueInput(l)] = graphtest.F32(shape, keys), graphtest.F32(shape, values)
+		}
+		out := decode.MustRun(t, in, nil)
+		logp = out["logp"].F32
+		rows := out["new_kv"].F32 // (layers, heads, 1, 2dk)
+		next := make([]float32, 0, len(kv)+len(rows))
+		for b := range layers * heads {
+			next = append(next, kv[b*k*2*dk:(b+1)*k*2*dk]...)
+			next = append(next, rows[b*2*dk:(b+1)*2*dk]...)
+		}
+		kv, k = next, k+1
+	}
 }

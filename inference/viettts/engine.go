@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,12 +66,17 @@ type Engine struct {
 	mu     sync.Mutex // guards voices (AddVoice may run beside Synthesize)
 	voices map[string]*Voice
 
-	// KV cache layout from the decode graph: (layers, heads, K, rowDim) of kvType.
-	layers, heads, rowDim int
-	kvType                onnx.TensorElementDataType
-	kvElem                int
-	kv                    [2][]byte // the cache's two buffers, reused across segments; grown only when a segment needs more
-	maxSpeech             int
+	// KV cache layout from the decode graph: per layer keys and values (heads, C, headDim) of
+	// kvType; prefill's kv and decode's new_kv rows hold a key and a value (2·headDim).
+	layers, heads, headDim int
+	kvType                 onnx.TensorElementDataType
+	kvElem                 int
+	cacheIn                []int  // llm_decode's input index of each layer's keys, then values
+	kv                     []byte // the cache buffer, reused across segments; grown only when a segment needs more
+	prefillKV              []byte // prefill's kv output, before it is laid out in kv
+	maxSpeech              int
+	// stepTrace, when set (tests), sees the log-probabilities of every LLM step, prefill first.
+	stepTrace func(logp []float32)
 	// maxText is the longest segment in text tokens whose cache (L+3+20L) fits the LLM's table.
 	maxText int
 
@@ -147,7 +153,7 @@ func (e *Engine) checkContract() error {
 		in, out []string
 	}{
 		{e.prefill, []string{"text", "spk_emb"}, []string{"logp", "kv"}},
-		{e.decode, []string{"token", "past_kv"}, []string{"logp", "new_kv"}},
+		{e.decode, decodeInputs(e.decode), []string{"logp", "new_kv"}},
 		{e.encoder, []string{"token", "interp", "spk_emb"}, []string{"mu", "spks"}},
 		{e.estimator, []string{"x", "mask", "mu", "t", "spks", "cond"}, []string{"estimator_out"}},
 		{e.hift, []string{"mel", "phase_noise", "sine_noise"}, []string{"wav"}},
@@ -167,25 +173,54 @@ func (e *Engine) checkContract() error {
 			}
 		}
 	}
-	past := e.decode.Inputs[e.decode.InputIndex("past_kv")]
-	if len(past.Dimensions) != 4 || past.Dimensions[0] <= 0 || past.Dimensions[1] <= 0 || past.Dimensions[3] <= 0 {
-		return contractError(e.decode, fmt.Sprintf("past_kv has shape %v, want (layers, heads, K, 2·head_dim) with fixed layers, heads and width", past.Dimensions))
+	e.layers = (len(e.decode.Inputs) - 2) / 2
+	if e.layers == 0 {
+		return contractError(e.decode, "has no cache inputs ("+compiler.PastKeyInput(0)+", …)")
 	}
-	e.layers, e.heads, e.rowDim = int(past.Dimensions[0]), int(past.Dimensions[1]), int(past.Dimensions[3])
-	e.kvType = past.DataType
+	first := e.decode.Inputs[e.decode.InputIndex(compiler.PastKeyInput(0))]
+	if len(first.Dimensions) != 3 || first.Dimensions[0] <= 0 || first.Dimensions[2] <= 0 {
+		return contractError(e.decode, fmt.Sprintf("%s has shape %v, want (heads, C, head_dim) with fixed heads and head_dim", first.Name, first.Dimensions))
+	}
+	e.heads, e.headDim, e.kvType = int(first.Dimensions[0]), int(first.Dimensions[2]), first.DataType
 	switch e.kvType {
 	case onnx.TensorElementDataTypeFloat:
 		e.kvElem = 4
 	case onnx.TensorElementDataTypeFloat16:
 		e.kvElem = 2
 	default:
-		return contractError(e.decode, fmt.Sprintf("past_kv has element type %v, want float32 or float16", e.kvType))
+		return contractError(e.decode, fmt.Sprintf("%s has element type %v, want float32 or float16", first.Name, e.kvType))
+	}
+	e.cacheIn = e.cacheIn[:0]
+	for l := range e.layers {
+		for _, name := range []string{compiler.PastKeyInput(l), compiler.PastValueInput(l)} {
+			i := e.decode.InputIndex(name)
+			in := e.decode.Inputs[i]
+			if !slices.Equal(in.Dimensions, first.Dimensions) || in.DataType != e.kvType {
+				return contractError(e.decode, fmt.Sprintf("%s has shape %v of %v, unlike %s", name, in.Dimensions, in.DataType, first.Name))
+			}
+			e.cacheIn = append(e.cacheIn, i)
+		}
+	}
+	rows := onnx.NewShape(int64(e.layers), int64(e.heads), 1, int64(2*e.headDim))
+	newKV := e.decode.Outputs[e.decode.OutputIndex("new_kv")]
+	if !slices.Equal(newKV.Dimensions, rows) || newKV.DataType != e.kvType {
+		return contractError(e.decode, fmt.Sprintf("new_kv has shape %v of %v, want %v of %v", newKV.Dimensions, newKV.DataType, rows, e.kvType))
 	}
 	kvOut := e.prefill.Outputs[e.prefill.OutputIndex("kv")]
 	if kvOut.DataType != e.kvType {
-		return contractError(e.prefill, "kv has a different element type from llm_decode's past_kv")
+		return contractError(e.prefill, "kv has a different element type from llm_decode's cache inputs")
 	}
 	return nil
+}
+
+// decodeInputs lists the inputs llm_decode must have: the token, past_len, and the keys and values
+// of as many layers as its cache inputs name.
+func decodeInputs(s *ort.Session) []string {
+	names := []string{"token", "past_len"}
+	for l := 0; s.InputIndex(compiler.PastKeyInput(l)) >= 0; l++ {
+		names = append(names, compiler.PastKeyInput(l), compiler.PastValueInput(l))
+	}
+	return names
 }
 
 func contractError(s *ort.Session, what string) error {
@@ -200,7 +235,7 @@ func (e *Engine) Close() error {
 			errs = append(errs, s.Close())
 		}
 	}
-	e.kv = [2][]byte{}
+	e.kv, e.prefillKV = nil, nil
 	return errors.Join(errs...)
 }
 

@@ -3,6 +3,7 @@ package viettts
 import (
 	"context"
 	"math/rand/v2"
+	"time"
 
 	onnx "github.com/yalue/onnxruntime_go"
 
@@ -20,74 +21,13 @@ const (
 	promptExtra = 3
 )
 
-// kvCache is the host copy of the LLM's key/value cache, laid out as the decode graph wants it:
-// (layers·heads blocks) × K rows × rowDim elements, contiguous for the current K. Growing by one row
-// moves every block up by its index, a copy of the whole cache; to keep that copy off the critical
-// path the cache has two buffers: while ONNX Runtime reads the current one for step K, a goroutine
-// lays its rows out for K+1 in the other, and after the run only the new rows are written and the
-// buffers swap. Both buffers are allocated once per engine for the longest segment seen.
-type kvCache struct {
-	bufs   [2][]byte
-	cur    int
-	blocks int // layers·heads
-	row    int // bytes per row
-	k      int // rows per block now
-	done   chan struct{}
-}
-
-func (c *kvCache) bytes() []byte { return c.bufs[c.cur][:c.blocks*c.k*c.row] }
-
-// startGrow begins laying out the other buffer for k+1 rows in the background. The current buffer is
-// only read, so ONNX Runtime may read it at the same time.
-func (c *kvCache) startGrow() {
-	src, dst, k, row, blocks := c.bufs[c.cur], c.bufs[1-c.cur], c.k, c.row, c.blocks
-	done := make(chan struct{})
-	c.done = done
-	go func() {
-		defer close(done)
-		for b := range blocks {
-			copy(dst[b*(k+1)*row:b*(k+1)*row+k*row], src[b*k*row:(b+1)*k*row])
-		}
-	}()
-}
-
-// finishGrow waits for the layout, writes one new row per block (rows holds blocks·row bytes,
-// block-major) and makes the grown buffer current.
-func (c *kvCache) finishGrow(rows []byte) {
-	c.wait()
-	dst, k := c.bufs[1-c.cur], c.k
-	for b := range c.blocks {
-		copy(dst[b*(k+1)*c.row+k*c.row:b*(k+1)*c.row+(k+1)*c.row], rows[b*c.row:(b+1)*c.row])
-	}
-	c.cur = 1 - c.cur
-	c.k = k + 1
-}
-
-// wait waits for a layout in flight (before returning on an error, so no goroutine outlives the
-// segment).
-func (c *kvCache) wait() {
-	if c.done != nil {
-		<-c.done
-		c.done = nil
-	}
-}
-
-// append grows the cache by one row synchronously.
-func (c *kvCache) append(rows []byte) {
-	c.startGrow()
-	c.finishGrow(rows)
-}
-
-// cache returns the engine's cache sized for maxK rows, reusing its buffers when big enough.
+// cache returns a cache with room for maxK positions in the engine's buffer, which it grows only
+// when a segment needs more than any before.
 func (e *Engine) cache(maxK int) *kvCache {
-	blocks, row := e.layers*e.heads, e.rowDim*e.kvElem
-	need := blocks * maxK * row
-	for i := range e.kv {
-		if cap(e.kv[i]) < need {
-			e.kv[i] = make([]byte, need)
-		}
+	if need := cacheBytes(e.layers, e.heads, e.headDim, e.kvElem, maxK); len(e.kv) < need {
+		e.kv = make([]byte, need)
 	}
-	return &kvCache{bufs: [2][]byte{e.kv[0][:cap(e.kv[0])], e.kv[1][:cap(e.kv[1])]}, blocks: blocks, row: row}
+	return &kvCache{buf: e.kv, layers: e.layers, heads: e.heads, dim: e.headDim, el: e.kvElem}
 }
 
 // generate runs the LLM for one segment and returns the speech tokens (without EOS).
@@ -121,11 +61,15 @@ func (e *Engine) generate(ctx context.Context, ids []int, xvec []float32, rng *r
 	}
 	defer logpT.Destroy()
 
-	// Prefill writes its cache straight into the host buffer.
-	cache.k = L + promptExtra
-	kvT, err := e.kvTensor(cache.bytes(), cache.k)
+	// Prefill's cache, (layers, heads, L+3, 2·headDim), is laid out into the buffer once.
+	k := L + promptExtra
+	if need := e.layers * e.heads * k * 2 * e.headDim * e.kvElem; len(e.prefillKV) < need {
+		e.prefillKV = make([]byte, need)
+	}
+	kvBytes := e.prefillKV[:e.layers*e.heads*k*2*e.headDim*e.kvElem]
+	kvT, err := onnx.NewCustomDataTensor(onnx.NewShape(int64(e.layers), int64(e.heads), int64(k), int64(2*e.headDim)), kvBytes, e.kvType)
 	if err != nil {
-		return nil, err
+		return nil, inference.Errorf(inference.ClassInstanceDead, "create cache tensor: %w", err)
 	}
 	in := make([]onnx.Value, 2)
 	in[e.prefill.InputIndex("text")], in[e.prefill.InputIndex("spk_emb")] = textT, spkT
@@ -137,28 +81,25 @@ func (e *Engine) generate(ctx context.Context, ids []int, xvec []float32, rng *r
 		return nil, err
 	}
 	e.stats.Prefills++
+	if err := cache.fill(kvBytes, k); err != nil {
+		return nil, err
+	}
+	defer cache.close()
 
-	// Decode: token and new_kv tensors are reused every step; past_kv is re-wrapped as K grows.
-	tok := make([]int64, 1)
-	tokT, err := newTensor(onnx.NewShape(1, 1), tok)
+	// Decode: the token, past_len and new_kv tensors are reused every step, the cache inputs
+	// while the cache's room stays the same.
+	steps, err := e.newDecodeStep(logpT)
 	if err != nil {
 		return nil, err
 	}
-	defer tokT.Destroy()
-	newRows := make([]byte, cache.blocks*cache.row)
-	newT, err := onnx.NewCustomDataTensor(onnx.NewShape(int64(e.layers), int64(e.heads), 1, int64(e.rowDim)), newRows, e.kvType)
-	if err != nil {
-		return nil, inference.Errorf(inference.ClassInstanceDead, "create cache row tensor: %w", err)
-	}
-	defer newT.Destroy()
-	iTok, iPast := e.decode.InputIndex("token"), e.decode.InputIndex("past_kv")
-	oLogp, oNew := e.decode.OutputIndex("logp"), e.decode.OutputIndex("new_kv")
-	dIn, dOut := make([]onnx.Value, 2), make([]onnx.Value, 2)
-	dIn[iTok], dOut[oLogp], dOut[oNew] = tokT, logpT, newT
+	defer steps.close()
 
 	s := newSampler(rng, len(logp))
 	tokens := make([]int, 0, maxLen)
 	for i := 0; i < maxLen; i++ {
+		if e.stepTrace != nil {
+			e.stepTrace(logp)
+		}
 		id := s.next(logp, tokens, eosToken, i >= minLen)
 		if id == eosToken {
 			break
@@ -167,29 +108,66 @@ func (e *Engine) generate(ctx context.Context, ids []int, xvec []float32, rng *r
 		if i == maxLen-1 {
 			break // the last token needs no further step
 		}
-		tok[0] = int64(id)
-		pastT, err := e.kvTensor(cache.bytes(), cache.k)
-		if err != nil {
-			return nil, err
-		}
-		dIn[iPast] = pastT
-		cache.startGrow()
-		err = e.run(ctx, e.decode, &e.stats.Decode, dIn, dOut)
-		pastT.Destroy()
-		if err != nil {
-			cache.wait()
+		if err := steps.run(ctx, cache, id, &e.stats.Decode); err != nil {
 			return nil, err
 		}
 		e.stats.DecodeSteps++
-		cache.finishGrow(newRows)
+		if err := cache.append(steps.rows); err != nil {
+			return nil, err
+		}
 	}
 	return tokens, nil
 }
 
-func (e *Engine) kvTensor(b []byte, k int) (*onnx.CustomDataTensor, error) {
-	t, err := onnx.NewCustomDataTensor(onnx.NewShape(int64(e.layers), int64(e.heads), int64(k), int64(e.rowDim)), b, e.kvType)
+// decodeStep holds the tensors of llm_decode calls that do not change from step to step.
+type decodeStep struct {
+	e            *Engine
+	tok, pastLen []int64
+	rows         []byte // new_kv
+	owned        []onnx.Value
+	in, out      []onnx.Value
+}
+
+// newDecodeStep makes the step tensors; logp receives the log-probabilities.
+func (e *Engine) newDecodeStep(logp onnx.Value) (*decodeStep, error) {
+	d := &decodeStep{e: e, tok: make([]int64, 1), pastLen: make([]int64, 1)}
+	d.in, d.out = make([]onnx.Value, len(e.decode.Inputs)), make([]onnx.Value, 2)
+	tokT, err := newTensor(onnx.NewShape(1, 1), d.tok)
 	if err != nil {
-		return nil, inference.Errorf(inference.ClassInstanceDead, "create cache tensor: %w", err)
+		return nil, err
 	}
-	return t, nil
+	d.owned = append(d.owned, tokT)
+	lenT, err := newTensor(onnx.NewShape(1), d.pastLen)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.owned = append(d.owned, lenT)
+	d.rows = make([]byte, e.layers*e.heads*2*e.headDim*e.kvElem)
+	newT, err := onnx.NewCustomDataTensor(onnx.NewShape(int64(e.layers), int64(e.heads), 1, int64(2*e.headDim)), d.rows, e.kvType)
+	if err != nil {
+		d.close()
+		return nil, inference.Errorf(inference.ClassInstanceDead, "create cache row tensor: %w", err)
+	}
+	d.owned = append(d.owned, newT)
+	d.in[e.decode.InputIndex("token")], d.in[e.decode.InputIndex("past_len")] = tokT, lenT
+	d.out[e.decode.OutputIndex("logp")], d.out[e.decode.OutputIndex("new_kv")] = logp, newT
+	return d, nil
+}
+
+// run runs llm_decode for token on the cache's k positions, timed into t; the new rows land in
+// d.rows.
+func (d *decodeStep) run(ctx context.Context, c *kvCache, token int, t *time.Duration) error {
+	d.tok[0], d.pastLen[0] = int64(token), int64(c.k)
+	if err := c.inputs(d.e, d.in); err != nil {
+		return err
+	}
+	return d.e.run(ctx, d.e.decode, t, d.in, d.out)
+}
+
+func (d *decodeStep) close() {
+	for _, v := range d.owned {
+		v.Destroy()
+	}
+	d.owned = nil
 }

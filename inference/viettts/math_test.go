@@ -136,21 +136,82 @@ func TestFadeRampsBothEnds(t *testing.T) {
 	}
 }
 
-func TestKVCacheAppendKeepsEachBlockContiguous(t *testing.T) {
-	c := &kvCache{bufs: [2][]byte{make([]byte, 3*5*2), make([]byte, 3*5*2)}, blocks: 3, row: 2}
-	c.k = 2
-	copy(c.bytes(), []byte{10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33})
-	c.append([]byte{14, 15, 24, 25, 34, 35})
-	want := []byte{10, 11, 12, 13, 14, 15, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35}
-	if !bytes.Equal(c.bytes(), want) {
-		t.Errorf("after append: %v, want %v", c.bytes(), want)
+// The cache lays prefill's rows and every appended row out as llm_decode reads them: per layer its
+// keys then its values, (heads, room, dim), the first k rows of each head filled in order and the
+// rest zero, across the in-place layouts for more room.
+func TestKVCacheLayout(t *testing.T) {
+	const layers, heads, dim = 2, 3, 2
+	// rowOf is the (key ‖ value) row of position j, layer l, head h: distinct bytes.
+	rowOf := func(j, l, h int) []byte {
+		r := make([]byte, 2*dim)
+		for i := range r {
+			r[i] = byte(j*7 + l*50 + h*13 + i*3 + 1)
+		}
+		return r
 	}
-	// And again, from the other buffer.
-	c.startGrow()
-	c.finishGrow([]byte{16, 17, 26, 27, 36, 37})
-	want = []byte{10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 26, 27, 30, 31, 32, 33, 34, 35, 36, 37}
-	if !bytes.Equal(c.bytes(), want) {
-		t.Errorf("after a second append: %v, want %v", c.bytes(), want)
+	const prefilled, total = 5, 2*cacheChunk + 3
+	c := &kvCache{buf: make([]byte, cacheBytes(layers, heads, dim, 1, total)), layers: layers, heads: heads, dim: dim, el: 1}
+	var kv []byte // (layers, heads, k, 2dim)
+	for l := range layers {
+		for h := range heads {
+			for j := range prefilled {
+				kv = append(kv, rowOf(j, l, h)...)
+			}
+		}
+	}
+	if err := c.fill(kv, prefilled); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		for l := range layers {
+			for kind := range 2 {
+				region := c.region(2*l + kind)
+				if len(region) != heads*c.c*dim {
+					t.Fatalf("region %d has %d bytes, want %d", 2*l+kind, len(region), heads*c.c*dim)
+				}
+				for h := range heads {
+					for j := range c.c {
+						got := region[(h*c.c+j)*dim : (h*c.c+j+1)*dim]
+						want := make([]byte, dim)
+						if j < c.k {
+							want = rowOf(j, l, h)[kind*dim : (kind+1)*dim]
+						}
+						if !bytes.Equal(got, want) {
+							t.Fatalf("k=%d room %d: layer %d kind %d head %d row %d is %v, want %v", c.k, c.c, l, kind, h, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	check()
+	for c.k < total {
+		var rows []byte // (layers, heads, 1, 2dim)
+		for l := range layers {
+			for h := range heads {
+				rows = append(rows, rowOf(c.k, l, h)...)
+			}
+		}
+		room := c.c
+		if err := c.append(rows); err != nil {
+			t.Fatal(err)
+		}
+		if c.c != room && c.c != room+cacheChunk {
+			t.Fatalf("room went from %d to %d", room, c.c)
+		}
+		check()
+	}
+	if c.c != 3*cacheChunk {
+		t.Errorf("room %d after %d positions, want %d", c.c, total, 3*cacheChunk)
+	}
+	// A buffer too small for more room is an error, not a write past its end.
+	small := &kvCache{buf: make([]byte, cacheBytes(layers, heads, dim, 1, cacheChunk)), layers: layers, heads: heads, dim: dim, el: 1}
+	if err := small.fill(make([]byte, layers*heads*cacheChunk*2*dim), cacheChunk); err != nil {
+		t.Fatal(err)
+	}
+	if err := small.append(make([]byte, layers*heads*2*dim)); err == nil {
+		t.Error("append past the buffer's room succeeded")
 	}
 }
 
@@ -323,17 +384,32 @@ func FuzzDecodeVoice(f *testing.F) {
 }
 
 // BenchmarkCacheAppend measures the host cost of one decode step's cache append at full size
-// (14 layers × 16 heads, 128 fp32 values per row) by cache length.
+// (14 layers × 16 heads, 64 fp32 values per key or value row) by cache length: the row writes
+// ("rows") and the layout for more room that every cacheChunk-th step adds ("grow").
 func BenchmarkCacheAppend(b *testing.B) {
+	const layers, heads, dim, el = 14, 16, 64, 4
 	for _, k := range []int{50, 300, 600} {
-		b.Run("K="+strconv.Itoa(k), func(b *testing.B) {
-			blocks, row := 14*16, 128*4
-			c := &kvCache{bufs: [2][]byte{make([]byte, blocks*(k+1)*row), make([]byte, blocks*(k+1)*row)}, blocks: blocks, row: row}
-			rows := make([]byte, blocks*row)
-			b.SetBytes(int64(blocks * k * row))
+		c := &kvCache{buf: make([]byte, cacheBytes(layers, heads, dim, el, k+2*cacheChunk)), layers: layers, heads: heads, dim: dim, el: el}
+		if err := c.fill(make([]byte, layers*heads*k*2*dim*el), k); err != nil {
+			b.Fatal(err)
+		}
+		room := c.c
+		rows := make([]byte, layers*heads*2*dim*el)
+		b.Run("rows/K="+strconv.Itoa(k), func(b *testing.B) {
 			for b.Loop() {
-				c.k = k
-				c.append(rows)
+				c.k, c.c = k, room
+				if err := c.append(rows); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("grow/K="+strconv.Itoa(k), func(b *testing.B) {
+			b.SetBytes(int64(2 * layers * heads * k * dim * el))
+			for b.Loop() {
+				c.k, c.c = k, room
+				if err := c.grow(room + cacheChunk); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/graph"
 	"github.com/viettts-studio/studio/inference/ort"
 	"github.com/viettts-studio/studio/inference/viettts/standin"
@@ -55,9 +56,15 @@ func standinPrefill(t testing.TB, path string, rng *rand.Rand) {
 func standinDecode(t testing.TB, path string, rng *rand.Rand) {
 	b := graph.New("llm_decode")
 	tok := b.Input("token", graph.Int64, graph.N(1), graph.N(1))
-	past := b.Input("past_kv", graph.Float, graph.N(standinLayers), graph.N(standinHeads), graph.Sym("K"), graph.N(standinRow))
+	b.Input("past_len", graph.Int64, graph.N(1))
+	var past []graph.Value
+	for l := range standinLayers {
+		for _, name := range []string{compiler.PastKeyInput(l), compiler.PastValueInput(l)} {
+			past = append(past, b.Input(name, graph.Float, graph.N(standinHeads), graph.Sym("C"), graph.N(standinRow/2)))
+		}
+	}
 	e := b.ReshapeTo(b.Gather(standin.RandomInitializer(b, "emb", rng, 1, eosToken+1, 4), tok, 0), 1, 4)
-	p := b.Mul(b.ReduceMean(past, false, 0, 1, 2, 3), b.Scalar(graph.Float, 0.1))
+	p := b.Mul(b.ReduceMean(b.Concat(0, past...), false, 0, 1, 2), b.Scalar(graph.Float, 0.1))
 	b.Output(b.LogSoftmax(b.Add(b.MatMul(e, standin.RandomInitializer(b, "head", rng, 2, 4, eosToken+1)), p), 1), "logp")
 	rows := b.MatMul(e, standin.RandomInitializer(b, "kv", rng, 1, 4, standinLayers*standinHeads*standinRow))
 	b.Output(b.ReshapeTo(rows, standinLayers, standinHeads, 1, standinRow), "new_kv")

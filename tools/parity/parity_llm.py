@@ -148,6 +148,20 @@ def main():
         print(table.markdown())
         sys.exit(0 if table.ok() else 1)
 
+    def decode_feed(kv):
+        """llm_decode's cache inputs for kv (layers, heads, K, 2dk), laid out as the app's engine
+        passes them: past_len and each layer's keys and values (heads, room, dk), with room
+        rounded up to 64 positions and the empty rows zero."""
+        layers, heads, k, row = kv.shape
+        room = (k + 63) // 64 * 64
+        feed = {"past_len": np.array([k], np.int64)}
+        for layer in range(layers):
+            for name, part in (("past_key", kv[layer, :, :, :row // 2]), ("past_value", kv[layer, :, :, row // 2:])):
+                buf = np.zeros((heads, room, row // 2), kv.dtype)
+                buf[:, :k] = part
+                feed[f"{name}_{layer}"] = buf
+        return feed
+
     log(f"building the reference TransformerLM ({args.size})")
     model = build_reference(dims, args.seed)
     n_params = sum(p.numel() for p in model.parameters())
@@ -199,7 +213,9 @@ def main():
         err_lp = err_row = 0.0
         t0 = time.time()
         for i in range(args.steps):
-            lp, row = dec.run(["logp", "new_kv"], {"token": forced[i:i + 1][None], "past_kv": kv})
+            feed = decode_feed(kv)
+            feed["token"] = forced[i:i + 1][None]
+            lp, row = dec.run(["logp", "new_kv"], feed)
             kv = np.concatenate([kv, row], axis=2)
             err_lp = max(err_lp, pl.max_abs(lp[0], logp_ref[i + 1]))
             err_row = max(err_row, pl.max_abs(row, caches[i + 1][:, :, -1:, :]))
