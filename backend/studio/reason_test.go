@@ -1,8 +1,12 @@
 package studio
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/viettts-studio/studio/inference"
@@ -68,6 +72,31 @@ func TestMeasuredAndRetiredReasonsHaveCodes(t *testing.T) {
 		r := ReasonOf(c.text)
 		if r.Code != c.code || !maps.Equal(r.Params, c.params) || r.Text != c.text {
 			t.Errorf("%q: got %+v, want %s %v", c.text, r, c.code, c.params)
+		}
+	}
+}
+
+// The window translates every code: both locales have a "reason.<code>" string for each.
+func TestEveryReasonCodeIsTranslated(t *testing.T) {
+	for _, loc := range []string{"vi", "en"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "frontend", "src", "locales", loc+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var strs map[string]string
+		if err := json.Unmarshal(b, &strs); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range reasonForms {
+			s, ok := strs["reason."+f.code]
+			if !ok {
+				t.Errorf("%s.json has no reason.%s", loc, f.code)
+			}
+			for _, p := range f.params {
+				if !strings.Contains(s, "{"+p+"}") {
+					t.Errorf("%s.json reason.%s does not show {%s}", loc, f.code, p)
+				}
+			}
 		}
 	}
 }

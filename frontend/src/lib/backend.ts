@@ -1,5 +1,6 @@
 // The one module that talks to the Go side. Components never touch window.go or window.runtime:
 // they call these typed functions and subscribe to typed events.
+import type { ReasonCode } from "./i18n";
 
 export interface Status {
   version: string;
@@ -8,6 +9,8 @@ export interface Status {
   synthesizing: boolean;
   instances: number;
   instancesReason: string;
+  /** instancesReasonCode is instancesReason as a code the window translates. */
+  instancesReasonCode?: ReasonCode;
   modelInstalled: boolean;
   dataDir: string;
 }
@@ -27,8 +30,10 @@ export interface Job {
   etaSeconds?: number;
 }
 
-export interface Chapter { id: number; title: string }
-export interface Project { id: number; title: string; source: string; format: string; chapters: Chapter[] }
+/** Reading is how a document or chapter is read: voice is "" and speed 0 where its sentences differ. */
+export interface Reading { voice: string; speed: number; voices: Record<string, number> | null; segments: number }
+export interface Chapter { id: number; title: string; reading?: Reading }
+export interface Project { id: number; title: string; source: string; format: string; chapters: Chapter[]; reading?: Reading }
 
 export interface Segment {
   id: number;
@@ -61,7 +66,7 @@ export interface Preferences {
 export interface ProviderView { name: string; available: boolean; reason?: string; fix?: string }
 export interface GPUView { name: string; freeBytes: number; totalBytes: number }
 export interface DeviceInfo {
-  providers: ProviderView[] | null; selected: string; running: boolean; instances: number; reason: string;
+  providers: ProviderView[] | null; selected: string; running: boolean; instances: number; reason: string; reasonCode?: ReasonCode;
   gpus: GPUView[] | null; gpuNote?: string;
 }
 export interface ModelInfo {
@@ -71,7 +76,7 @@ export interface ModelInfo {
 export interface ModelEvent { stage: string; what: string; done: number; finished: boolean; error?: string; model?: ModelInfo }
 export interface Voice { id: string; name: string; builtIn: boolean; source: string; seconds: number }
 export interface VoiceEvent { clip: string; voice?: Voice; error?: string }
-export interface EnginesEvent { running: boolean; instances: number; reason: string; error?: string }
+export interface EnginesEvent { running: boolean; instances: number; reason: string; reasonCode?: ReasonCode; error?: string }
 
 /** Events the backend sends, by name. */
 export interface JobEvent {
@@ -108,6 +113,7 @@ type GoApp = {
   RetrySegment(id: number): Promise<void>;
   EditSegment(id: number, spoken: string): Promise<void>;
   AddLexiconEntry(projectId: number, pattern: string, spoken: string, regex: boolean): Promise<number[] | null>;
+  SetReading(projectId: number, chapterId: number, voice: string, speed: number): Promise<number[] | null>;
   Play(projectId: number, segmentId: number): Promise<void>;
   Pause(): Promise<void>;
   Resume(): Promise<void>;
@@ -169,6 +175,10 @@ export const api = {
   editSegment: (id: number, spoken: string) => app().EditSegment(id, spoken),
   addLexiconEntry: async (projectId: number, pattern: string, spoken: string, regex = false) =>
     (await app().AddLexiconEntry(projectId, pattern, spoken, regex)) ?? [],
+  /** setReading gives a document (chapterId 0) or a chapter a voice (speed 0 keeps each sentence's);
+   * it returns the ids of the sentences read again. */
+  setReading: async (projectId: number, chapterId: number, voice: string, speed = 0) =>
+    (await app().SetReading(projectId, chapterId, voice, speed)) ?? [],
   play: (projectId: number, segmentId: number) => app().Play(projectId, segmentId),
   pause: () => app().Pause(),
   resume: () => app().Resume(),
