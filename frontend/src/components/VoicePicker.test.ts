@@ -5,7 +5,7 @@ import VoicePicker from "./VoicePicker.svelte";
 import DocumentView from "./DocumentView.svelte";
 import { project, chapterId, segments, notices, voices } from "../lib/stores";
 import { locale } from "../lib/i18n";
-import type { Reading, Voice } from "../lib/backend";
+import type { Project, Reading, Voice } from "../lib/backend";
 
 const installed: Voice[] = [
   { id: "lan", name: "Giọng Lan", builtIn: true, source: "", seconds: 3 },
@@ -63,7 +63,7 @@ describe("the document view's voice pickers", () => {
   afterEach(() => { delete window.go; project.set(undefined); segments.set([]); voices.set([]); });
 
   it("changes one chapter's voice and reloads the document and its sentences", async () => {
-    const after = { id: 9, title: "Mùa thu", source: "mua-thu.txt", format: "text",
+    const after: Project = { id: 9, title: "Mùa thu", source: "mua-thu.txt", format: "text",
       reading: { voice: "", speed: 1, voices: { lan: 3, mai: 2 }, segments: 5 },
       chapters: [{ id: 4, title: "Một", reading: { voice: "mai", speed: 1, voices: { mai: 2 }, segments: 2 } },
         { id: 5, title: "Hai", reading: { voice: "lan", speed: 1, voices: { lan: 3 }, segments: 3 } }] };
