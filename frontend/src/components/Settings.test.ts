@@ -96,6 +96,15 @@ describe("settings", () => {
     const cuda = [...container.querySelectorAll("option")].find((o) => o.value === "cuda") as HTMLOptionElement;
     expect(cuda.disabled).toBe(true);
   });
+  it("say why in Vietnamese when the reason comes with a code", async () => {
+    const device = { providers: [{ name: "cpu", available: true }], selected: "cpu", running: true, instances: 3,
+      reason: "3 instance(s), as set (cpu)", reasonCode: { code: "as-set", params: { n: "3", provider: "cpu" }, text: "3 instance(s), as set (cpu)" },
+      gpus: [] };
+    fakeGo({ Device: vi.fn(async () => device) });
+    const { container } = render(Settings);
+    await waitFor(() => expect(screen.getByTestId("effective").textContent).toContain("3 phiên bản, theo cài đặt (CPU)"));
+    expect(container.textContent).not.toContain("as set");
+  });
   it("store a change of theme and language and apply it", async () => {
     const app = fakeGo();
     render(Settings);
