@@ -22,7 +22,7 @@ func benchDims() (Dims, string) {
 	return TinyDims(), "tiny"
 }
 
-// One decode step (token + past_kv of K positions → logp + new_kv) in ONNX Runtime on one CPU
+// One decode step (token + a cache of K positions → logp + new_kv) in ONNX Runtime on one CPU
 // thread, at cache lengths typical of a segment; the step should stay nearly flat in K (issue 6:
 // K = 600 at most 1.3 times K = 50):
 //
