@@ -220,6 +220,35 @@ test("a voice clip dropped on the window becomes a voice that can be previewed",
   await page.evaluate(() => window.go.main.App.Stop());
 });
 
+test("a new voice for the document reads all its sentences again with it, and nothing else", async () => {
+  await page.keyboard.press("Alt+2");
+  const chapter = project.chapters[0].id;
+  const before = await segmentsOf(chapter);
+  const otherJob = (await page.evaluate(() => window.go.main.App.Jobs())).find((j) => j.projectId !== project.id);
+  const otherProject = await page.evaluate((id) => window.go.main.App.Project(id), otherJob.projectId);
+  const otherBefore = await segmentsOf(otherProject.chapters[0].id);
+  const picker = page.locator("[data-voice-picker=document]");
+  await picker.locator("select").selectOption("bà-ngoại");
+  await picker.locator(`text=Đọc lại ${before.length} câu bằng giọng Bà Ngoại`).waitFor({ timeout: 10000 });
+  await picker.locator("[data-action=apply-voice]").click();
+  await page.waitForFunction((n) => [...document.querySelectorAll("[role=status]")].some((e) => e.textContent.includes(`Đổi giọng: đọc lại ${n} câu`)),
+    before.length, { timeout: 15000 });
+  // the backend's word first (the list reloads after the notice), then the list's
+  await page.waitForFunction(async (id) => (await window.go.main.App.Segments(id)).every((s) => s.voice === "bà-ngoại" && s.state === "done"),
+    chapter, { timeout: 120000, polling: 250 });
+  await page.waitForFunction((n) => {
+    const rows = [...document.querySelectorAll("[data-segment]")];
+    return rows.length === n && rows.every((r) => r.getAttribute("data-state") === "done");
+  }, before.length, { timeout: 30000 });
+  const after = await segmentsOf(chapter);
+  for (const s of after) expect(s.voice === "bà-ngoại" && s.state === "done", `sentence ${s.id} reads with ${s.voice}, ${s.state}`);
+  const shown = await picker.locator("select").evaluate((el) => el.selectedOptions[0]?.textContent);
+  expect(shown === "Bà Ngoại", `the document's voice shows as ${shown}`);
+  const otherAfter = await segmentsOf(otherProject.chapters[0].id);
+  expect(JSON.stringify(otherAfter) === JSON.stringify(otherBefore), "the other document changed");
+  await shot("document-voice");
+});
+
 test("with 2,000 segments queued the list renders a screenful and keeps up with the events", async () => {
   const lines = ["Nhật ký làng quê", ""];
   for (let i = 1; i <= 2000; i++) lines.push(`Đoạn ${i}: sáng hôm ấy, người làng ra đồng từ rất sớm.`, "");
