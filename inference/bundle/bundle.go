@@ -22,12 +22,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/viettts-studio/studio/inference/ctxio"
 )
 
 // FormatVersion is the bundle layout this package writes and reads: the manifest and the graphs'
@@ -322,39 +323,15 @@ func hashFile(ctx context.Context, path string, progress func(int64)) (string, i
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := copyCtx(ctx, h, f, progress)
+	n, err := ctxio.Copy(ctx, h, f, copyChunk, progress)
 	if err != nil {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// copyCtx copies src to dst in 4 MB chunks, checking ctx between chunks.
-func copyCtx(ctx context.Context, dst io.Writer, src io.Reader, progress func(int64)) (int64, error) {
-	buf := make([]byte, 4<<20)
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		k, err := src.Read(buf)
-		if k > 0 {
-			if _, werr := dst.Write(buf[:k]); werr != nil {
-				return n, werr
-			}
-			n += int64(k)
-			if progress != nil {
-				progress(n)
-			}
-		}
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-}
+// copyChunk is how much a copy moves between checks of its context.
+const copyChunk = 4 << 20
 
 // Size is the total size of the bundle's files.
 func (m *Manifest) Size() int64 {

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/viettts-studio/studio/inference/ctxio"
 )
 
 const (
@@ -200,7 +202,7 @@ func (w *Writer) CopyFile(ctx context.Context, src, rel, role, graph string, pro
 	if err != nil {
 		return File{}, err
 	}
-	if _, err := copyCtx(ctx, fw, in, progress); err != nil {
+	if _, err := ctxio.Copy(ctx, fw, in, copyChunk, progress); err != nil {
 		fw.f.Close()
 		return File{}, fmt.Errorf("cannot copy %s into the model bundle: %w", src, err)
 	}

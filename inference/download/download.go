@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/viettts-studio/studio/inference/ctxio"
 )
 
 // File is one file to fetch.
@@ -209,7 +211,7 @@ func (c *Client) matches(ctx context.Context, path string, got, size int64, want
 		fmt.Fprintf(h1, "blob %d\x00", got)
 		hs = append(hs, h1)
 	}
-	if _, err := copyCtx(ctx, io.MultiWriter(hs...), f); err != nil {
+	if _, err := ctxio.Copy(ctx, io.MultiWriter(hs...), f, copyChunk, nil); err != nil {
 		return false, ""
 	}
 	sum := hex.EncodeToString(h256.Sum(nil))
@@ -341,7 +343,7 @@ func (c *Client) transfer(ctx context.Context, f File, part string, size int64) 
 	if c.Progress != nil {
 		c.Progress(f.Name, done, total)
 	}
-	if _, err := copyCtx(ctx, &pw, resp.Body); err != nil {
+	if _, err := ctxio.Copy(ctx, &pw, resp.Body, copyChunk, nil); err != nil {
 		if ctx.Err() != nil {
 			return have, ctx.Err()
 		}
@@ -362,29 +364,6 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.fn(int64(n))
 	return n, err
-}
-
-func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		k, err := src.Read(buf)
-		if k > 0 {
-			if _, werr := dst.Write(buf[:k]); werr != nil {
-				return n, werr
-			}
-			n += int64(k)
-		}
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
 }
 
 func statusError(f File, resp *http.Response) error {
@@ -444,3 +423,6 @@ func hostOf(u string) string {
 	}
 	return s
 }
+
+// copyChunk is how much a copy moves between checks of its context.
+const copyChunk = 1 << 20
