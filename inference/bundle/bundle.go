@@ -66,6 +66,8 @@ var (
 	ErrNotInstalled = errors.New("no model installed")
 	// ErrCorrupt: a file of the bundle is missing, has the wrong size, or fails its sha256.
 	ErrCorrupt = errors.New("model bundle is damaged")
+	// ErrOutdated: the bundle was built in another format, by another version of the app.
+	ErrOutdated = errors.New("model bundle was built by another version of VietTTS Studio")
 )
 
 // Manifest describes a bundle. It is stored as manifest.json.
@@ -147,8 +149,8 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %s is not valid JSON (%v): reinstall the model", ErrCorrupt, filepath.Join(dir, ManifestFile), err)
 	}
 	if m.Format != FormatVersion {
-		return nil, fmt.Errorf("%w: model bundle %s has format %d, this version of VietTTS Studio reads format %d: install the model again (Settings → Model, or viettts-studio model install)",
-			ErrCorrupt, dir, m.Format, FormatVersion)
+		return nil, fmt.Errorf("%w: %s has format %d, this version reads format %d: install the model again (Settings → Model, or viettts-studio model download / model install), which compiles it from the checkpoints",
+			ErrOutdated, dir, m.Format, FormatVersion)
 	}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("%w: manifest of %s: %v: reinstall the model", ErrCorrupt, dir, err)

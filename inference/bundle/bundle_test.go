@@ -241,3 +241,28 @@ func TestNeverReplacesAFolderThatIsNotABundle(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A bundle written by another version of the app, in another format, is refused as outdated (not
+// as damaged), with what to do.
+func TestABundleOfAnotherFormatIsOutdated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "viettts")
+	build(t, dir, "v1")
+	path := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["format"] = FormatVersion - 1
+	data, _ = json.Marshal(m)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir)
+	if !errors.Is(err, ErrOutdated) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "install the model again") {
+		t.Fatalf("got %v", err)
+	}
+}
