@@ -239,7 +239,8 @@ func (c *captureWriter) cause(err error) error {
 
 // ---- MP3 ----
 
-// mp3File writes the ID3v2 tag, then CBR MP3 frames from libmp3lame.
+// mp3File writes the ID3v2 tag, then CBR MP3 frames from libmp3lame compiled in (mp3_lame.go).
+// Builds without it write MP3 through ffmpeg instead (ffmpegMP3File).
 type mp3File struct {
 	f      *os.File
 	w      *bufio.Writer
@@ -247,13 +248,18 @@ type mp3File struct {
 	tagEnd int64 // where the first MP3 frame starts: after the ID3v2 tag
 }
 
-func newMP3File(f *os.File, m fileMeta) (*mp3File, error) {
+// mp3Tag is the ID3v2 tag of an MP3 file, whichever encoder writes the audio after it.
+func mp3Tag(m fileMeta) id3Tag {
 	tag := id3Tag{Title: m.Title, Album: m.Album, Author: m.Author, Narrator: m.Narrator, Track: m.Track, Cover: m.Cover}
 	for _, c := range m.Chapters {
 		tag.Chapters = append(tag.Chapters, id3Chapter{Title: c.Title,
 			StartMS: uint32(math.Round(c.Start * 1000)), EndMS: uint32(math.Round(c.End * 1000))})
 	}
-	b, err := tag.Bytes()
+	return tag
+}
+
+func newMP3File(f *os.File, m fileMeta) (*mp3File, error) {
+	b, err := mp3Tag(m).Bytes()
 	if err != nil {
 		return nil, err
 	}
@@ -409,21 +415,30 @@ func newFFmpegEncoder(ctx context.Context, ffmpeg string, format Format, out str
 		return nil, fmt.Errorf("ffmpeg does not encode %s here", format)
 	}
 	args = append(args, out)
+	if err := e.start(ctx, ffmpeg, args); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// start runs ffmpeg with args, its standard input open for float PCM. On failure it removes the
+// side files.
+func (e *ffmpegEncoder) start(ctx context.Context, ffmpeg string, args []string) error {
 	e.cmd = exec.CommandContext(ctx, ffmpeg, args...)
 	e.cmd.Stderr = e.stderr
 	e.cmd.WaitDelay = 5 * time.Second
 	stdin, err := e.cmd.StdinPipe()
 	if err != nil {
 		e.cleanup()
-		return nil, err
+		return err
 	}
 	e.stdin = stdin
 	e.w = bufio.NewWriterSize(stdin, 1<<16)
 	if err := e.cmd.Start(); err != nil {
 		e.cleanup()
-		return nil, fmt.Errorf("starting ffmpeg (%s): %w", ffmpeg, err)
+		return fmt.Errorf("starting ffmpeg (%s): %w; install ffmpeg or set VIETTTS_FFMPEG to its path", ffmpeg, err)
 	}
-	return e, nil
+	return nil
 }
 
 func (e *ffmpegEncoder) Write(p []float32) error {
@@ -440,10 +455,12 @@ func (e *ffmpegEncoder) Write(p []float32) error {
 // fail waits for ffmpeg after a broken pipe and reports what ffmpeg said.
 func (e *ffmpegEncoder) fail(err error) error {
 	e.stdin.Close()
-	werr := e.cmd.Wait()
+	if werr := e.cmd.Wait(); werr != nil {
+		err = werr // the pipe broke because ffmpeg stopped: its exit and its words say why
+	}
 	e.done = true
 	e.cleanup()
-	return e.explain(errors.Join(err, werr))
+	return e.explain(err)
 }
 
 func (e *ffmpegEncoder) explain(err error) error {

@@ -1,6 +1,7 @@
-// Package export writes a book's audio to files: WAV, FLAC (pure Go), MP3 (libmp3lame, with an
-// ID3v2.4 tag carrying title, author, narrator, cover and CHAP/CTOC chapters), Opus in Ogg and AAC
-// in M4B (both through ffmpeg where it is installed), one file per book or per chapter, with SRT or
+// Package export writes a book's audio to files: WAV, FLAC (pure Go), MP3 (libmp3lame compiled in,
+// or ffmpeg's libmp3lame in builds without it, with our own ID3v2.4 tag carrying title, author,
+// narrator, cover and CHAP/CTOC chapters), Opus in Ogg and AAC in M4B (both through ffmpeg where it
+// is installed), one file per book or per chapter, with SRT or
 // WebVTT subtitles timed to the sentences.
 //
 // An export makes two streaming passes over the book's segments: the first assembles and measures
@@ -47,7 +48,9 @@ type FormatInfo struct {
 	Lossy     bool
 	Chapters  bool // the file carries a chapter list
 	Available bool
-	// Reason says why the format is disabled, and what would enable it.
+	// Reason says why the format is disabled, and what would enable it. For an available format it
+	// is empty, except for MP3 encoded through ffmpeg (builds without libmp3lame, such as Windows),
+	// where it says so.
 	Reason string
 	// DefaultBitrate (kbps) for lossy formats.
 	DefaultBitrate int
@@ -57,14 +60,14 @@ type FormatInfo struct {
 func Formats() []FormatInfo { return formats(lookFFmpeg) }
 
 func formats(ffmpegPath func() (string, error)) []FormatInfo {
-	mp3ok, mp3why := mp3Available()
-	ffOpus, ffAAC, ffWhy := ffmpegCodecs(ffmpegPath)
+	ff := ffmpegCodecs(ffmpegPath)
+	mp3ok, mp3why := mp3Status(mp3Auto, ff)
 	return []FormatInfo{
 		{Format: WAV, Name: "WAV (16-bit PCM)", Ext: ".wav", Available: true},
 		{Format: FLAC, Name: "FLAC (lossless)", Ext: ".flac", Chapters: true, Available: true},
 		{Format: MP3, Name: "MP3 (CBR, ID3 chapters)", Ext: ".mp3", Lossy: true, Chapters: true, Available: mp3ok, Reason: mp3why, DefaultBitrate: 128},
-		{Format: Opus, Name: "Opus in Ogg", Ext: ".opus", Lossy: true, Chapters: true, Available: ffOpus, Reason: why(ffOpus, ffWhy, "libopus"), DefaultBitrate: 48},
-		{Format: M4B, Name: "M4B audiobook (AAC)", Ext: ".m4b", Lossy: true, Chapters: true, Available: ffAAC, Reason: why(ffAAC, ffWhy, "aac"), DefaultBitrate: 64},
+		{Format: Opus, Name: "Opus in Ogg", Ext: ".opus", Lossy: true, Chapters: true, Available: ff.opus, Reason: why(ff.opus, ff.problem, "libopus"), DefaultBitrate: 48},
+		{Format: M4B, Name: "M4B audiobook (AAC)", Ext: ".m4b", Lossy: true, Chapters: true, Available: ff.aac, Reason: why(ff.aac, ff.problem, "aac"), DefaultBitrate: 64},
 	}
 }
 
@@ -86,28 +89,38 @@ func lookFFmpeg() (string, error) {
 	return exec.LookPath("ffmpeg")
 }
 
+// ffmpegCaps is what one ffmpeg can encode, or why it cannot be used.
+type ffmpegCaps struct {
+	path           string // empty when ffmpeg was not found
+	opus, aac, mp3 bool   // libopus, aac, libmp3lame
+	// problem is set when ffmpeg is missing or does not run, and says what to do.
+	problem string
+}
+
 // codecCache remembers what each ffmpeg binary can encode: asking takes tens of milliseconds.
 var codecCache struct {
 	sync.Mutex
-	m map[string][2]bool
+	m map[string]ffmpegCaps
 }
 
-// ffmpegCodecs reports whether ffmpeg can encode Opus and AAC.
-func ffmpegCodecs(ffmpegPath func() (string, error)) (opus, aac bool, reason string) {
+// ffmpegCodecs asks ffmpeg (once per binary) which of the encoders the exports use it has.
+func ffmpegCodecs(ffmpegPath func() (string, error)) ffmpegCaps {
 	path, err := ffmpegPath()
 	if err != nil {
-		return false, false, "needs ffmpeg, which was not found: install ffmpeg (or set VIETTTS_FFMPEG to its path)"
+		return ffmpegCaps{problem: "needs ffmpeg, which was not found: install ffmpeg (or set VIETTTS_FFMPEG to its path)"}
 	}
 	codecCache.Lock()
 	defer codecCache.Unlock()
 	if c, ok := codecCache.m[path]; ok {
-		return c[0], c[1], ""
+		return c
 	}
+	c := ffmpegCaps{path: path}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, "-hide_banner", "-encoders").Output()
 	if err != nil {
-		return false, false, fmt.Sprintf("ffmpeg at %s does not run (%v): reinstall it", path, err)
+		c.problem = fmt.Sprintf("ffmpeg at %s does not run (%v): reinstall it", path, err)
+		return c
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
@@ -116,16 +129,18 @@ func ffmpegCodecs(ffmpegPath func() (string, error)) (opus, aac bool, reason str
 		}
 		switch f[1] {
 		case "libopus":
-			opus = true
+			c.opus = true
 		case "aac":
-			aac = true
+			c.aac = true
+		case "libmp3lame":
+			c.mp3 = true
 		}
 	}
 	if codecCache.m == nil {
-		codecCache.m = map[string][2]bool{}
+		codecCache.m = map[string]ffmpegCaps{}
 	}
-	codecCache.m[path] = [2]bool{opus, aac}
-	return opus, aac, ""
+	codecCache.m[path] = c
+	return c
 }
 
 // Info returns the FormatInfo of f.
@@ -167,6 +182,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, if set, is called with the fraction done (0-1) of the whole export.
 	Progress func(done float64)
+
+	// mp3 picks the MP3 encoder; the zero value takes libmp3lame where it is compiled in, else
+	// ffmpeg. Tests set it to export the same book through both.
+	mp3 mp3Backend
 }
 
 // File is one file an export wrote.
@@ -217,6 +236,12 @@ func (o *Options) validate() (FormatInfo, error) {
 	fi, err := Info(o.Format)
 	if err != nil {
 		return fi, err
+	}
+	if o.Format == MP3 {
+		if o.mp3 != mp3Auto {
+			fi.Available, fi.Reason = mp3Status(o.mp3, ffmpegCodecs(lookFFmpeg))
+		}
+		o.mp3 = o.mp3.resolve()
 	}
 	if !fi.Available {
 		return fi, fmt.Errorf("%s export is disabled: %s", fi.Name, fi.Reason)
@@ -309,7 +334,7 @@ func Export(ctx context.Context, book *audio.Book, out string, o Options) (Resul
 		return res, err
 	}
 	ffmpeg := ""
-	if o.Format == Opus || o.Format == M4B {
+	if o.Format == Opus || o.Format == M4B || (o.Format == MP3 && o.mp3 == mp3FFmpeg) {
 		if ffmpeg, err = lookFFmpeg(); err != nil {
 			return res, fmt.Errorf("%s export needs ffmpeg: %w", fi.Name, err)
 		}
@@ -367,7 +392,7 @@ func Export(ctx context.Context, book *audio.Book, out string, o Options) (Resul
 	var peak float64
 	var limited int64
 	cur := -1
-	var encs []*ffmpegEncoder
+	var encs []interface{ abort() } // encoders that run ffmpeg: stopped, their side files removed
 	var asyncs []*asyncEncoder
 	defer func() {
 		for _, a := range asyncs {
@@ -431,7 +456,15 @@ func Export(ctx context.Context, book *audio.Book, out string, o Options) (Resul
 			case FLAC:
 				g.enc, err = newFLACEncoder(g.tmp.f, m)
 			case MP3:
-				g.enc, err = newMP3File(g.tmp.f, m)
+				if o.mp3 == mp3FFmpeg {
+					var fe *ffmpegMP3File
+					if fe, err = newFFmpegMP3File(ctx, ffmpeg, g.tmp, m); err == nil {
+						encs = append(encs, fe)
+						g.enc = fe
+					}
+				} else {
+					g.enc, err = newMP3File(g.tmp.f, m)
+				}
 			}
 		}
 		if err != nil {

@@ -33,7 +33,8 @@ import (
 	"unsafe"
 )
 
-func mp3Available() (bool, string) { return true, "" }
+// lameBuilt says libmp3lame is compiled in: MP3 is encoded in-process unless a test asks for ffmpeg.
+const lameBuilt = true
 
 // lameEncoder encodes mono float PCM to CBR MP3 frames with libmp3lame.
 type lameEncoder struct {
