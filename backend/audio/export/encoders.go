@@ -470,10 +470,10 @@ func (e *ffmpegEncoder) explain(err error) error {
 	}
 	low := strings.ToLower(msg)
 	if strings.Contains(low, "no space left") || strings.Contains(low, "file too large") {
-		return fmt.Errorf("%w: ffmpeg could not finish the file: %s", ErrDiskFull, msg)
+		return fmt.Errorf("%w: ffmpeg could not finish the file (%s): free some space on that disk or export to another folder", ErrDiskFull, msg)
 	}
 	if strings.Contains(low, "permission denied") {
-		return fmt.Errorf("%w: ffmpeg could not write the file: %s", ErrNotWritable, msg)
+		return fmt.Errorf("%w: ffmpeg could not write the file (%s): choose a folder you can write to", ErrNotWritable, msg)
 	}
 	if msg == "" {
 		return fmt.Errorf("ffmpeg failed: %w", err)
