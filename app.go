@@ -362,9 +362,9 @@ func (a *App) AddLexiconEntry(projectID int64, pattern, spoken string, regex boo
 	return a.studio.AddLexiconEntry(a.bg(), store.LexiconEntry{ProjectID: projectID, Pattern: pattern, Spoken: spoken, IsRegex: regex})
 }
 
-// SetReading reads a document (chapterID 0) or one of its chapters with voice and, when speed is
-// not 0, at speed; exactly the sentences that now read differently are rendered again, ahead of
-// bulk work. It returns their ids.
+// SetReading reads a document (chapterID 0) or one of its chapters with voice ("" keeps each
+// sentence's) at speed (0 keeps each sentence's); exactly the sentences that now read differently
+// are rendered again, ahead of bulk work. It returns their ids.
 func (a *App) SetReading(projectID, chapterID int64, voice string, speed float64) ([]int64, error) {
 	return a.studio.SetReading(a.bg(), store.Reading{ProjectID: projectID, ChapterID: chapterID, Voice: voice, Speed: speed})
 }

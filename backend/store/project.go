@@ -511,8 +511,8 @@ func (j Job) LogValue() slog.Value {
 		slog.Int("done", j.Done), slog.Int("total", j.Total), slog.Int("failed", j.Failed))
 }
 
-// Reading is how a project (ChapterID 0) or one of its chapters is read: with Voice and, when
-// Speed is not 0, at Speed.
+// Reading is how a project (ChapterID 0) or one of its chapters is to be read: with Voice (""
+// keeps each segment's) at Speed (0 keeps each segment's). One of them must be set.
 type Reading struct {
 	ProjectID int64
 	ChapterID int64
@@ -520,7 +520,7 @@ type Reading struct {
 	Speed     float64
 }
 
-// SetReading gives the segments in r's scope its voice (and speed). Segments that already read
+// SetReading gives the segments in r's scope its voice and speed. Segments that already read
 // that way are left alone, audio included; each other one becomes new, leaves its job and loses
 // its render, like an edit. It returns their ids, in document order, and their running syntheses,
 // whose leases are now void: a result of the old reading can no longer complete. Queue the
@@ -536,8 +536,8 @@ func (s *Store) SetReading(ctx context.Context, r Reading) (changed []int64, run
 // SetReadingTx is SetReading inside tx.
 func (s *Store) SetReadingTx(ctx context.Context, tx *sql.Tx, r Reading) ([]int64, []Running, error) {
 	voice := nfc(strings.TrimSpace(r.Voice))
-	if voice == "" {
-		return nil, nil, errors.New("choose a voice to read with")
+	if voice == "" && r.Speed == 0 {
+		return nil, nil, errors.New("choose a voice or a speed to read with")
 	}
 	if r.Speed != 0 && (r.Speed < 0.25 || r.Speed > 4) {
 		return nil, nil, fmt.Errorf("speed %v is not valid: use a speed from 0.25 to 4", r.Speed)
@@ -551,13 +551,16 @@ func (s *Store) SetReadingTx(ctx context.Context, tx *sql.Tx, r Reading) ([]int6
 		scope += ` AND s.chapter_id = ?`
 		args = append(args, r.ChapterID)
 	}
-	differs := `s.voice != ?`
-	args = append(args, voice)
+	var differs []string
+	if voice != "" {
+		differs = append(differs, `s.voice != ?`)
+		args = append(args, voice)
+	}
 	if r.Speed != 0 {
-		differs = `(s.voice != ? OR s.speed != ?)`
+		differs = append(differs, `s.speed != ?`)
 		args = append(args, r.Speed)
 	}
-	ids, err := queryInts(ctx, tx, scope+` AND `+differs+` ORDER BY c.idx, s.idx`, args...)
+	ids, err := queryInts(ctx, tx, scope+` AND (`+strings.Join(differs, ` OR `)+`) ORDER BY c.idx, s.idx`, args...)
 	if err != nil || len(ids) == 0 {
 		return nil, nil, err
 	}
@@ -573,15 +576,17 @@ func (s *Store) SetReadingTx(ctx context.Context, tx *sql.Tx, r Reading) ([]int6
 	if err != nil {
 		return nil, nil, err
 	}
-	speed := `speed`
-	set := []any{voice}
-	if r.Speed != 0 {
-		speed = `?`
-		set = append(set, r.Speed)
+	// voice = coalesce(?, voice): a NULL keeps each segment's.
+	var newVoice, newSpeed any
+	if voice != "" {
+		newVoice = voice
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE segments SET voice = ?, speed = `+speed+`, state = 'new', job_id = NULL, lease = '',
+	if r.Speed != 0 {
+		newSpeed = r.Speed
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE segments SET voice = coalesce(?, voice), speed = coalesce(?, speed), state = 'new', job_id = NULL, lease = '',
 		render_hash = '', seconds = 0, error = '', attempts = 0, not_before = 0
-		WHERE id IN (SELECT value FROM json_each(?))`, append(set, list)...); err != nil {
+		WHERE id IN (SELECT value FROM json_each(?))`, newVoice, newSpeed, list); err != nil {
 		return nil, nil, fmt.Errorf("changing the voice of %d segments: %w", len(ids), err)
 	}
 	for _, j := range jobs {

@@ -715,8 +715,16 @@ func TestSetReadingResetsOnlyTheSegmentsWhoseVoiceChanges(t *testing.T) {
 	if changed, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, Voice: "v2", Speed: 1.25}); err != nil || len(changed) != 6 {
 		t.Fatalf("a new speed for the project: %v %v", changed, err)
 	}
+	// A speed alone keeps each segment's voice.
+	if changed, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, ChapterID: chapters[1].ID, Speed: 0.9}); err != nil || len(changed) != 3 {
+		t.Fatalf("a new speed for a chapter: %v %v", changed, err)
+	}
+	if _, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID}); err == nil {
+		t.Error("a reading with neither voice nor speed was accepted")
+	}
 	rc, err := s.Readings(ctx, p.ID)
-	if err != nil || len(rc) != 2 || rc[0] != (ReadingCount{ChapterID: chapters[0].ID, Voice: "v2", Speed: 1.25, Segments: 3}) {
+	if err != nil || len(rc) != 2 || rc[0] != (ReadingCount{ChapterID: chapters[0].ID, Voice: "v2", Speed: 1.25, Segments: 3}) ||
+		rc[1] != (ReadingCount{ChapterID: chapters[1].ID, Voice: "v2", Speed: 0.9, Segments: 3}) {
 		t.Fatalf("readings %+v %v", rc, err)
 	}
 	if _, _, err := s.SetReading(ctx, Reading{ProjectID: p.ID, ChapterID: 999, Voice: "v2"}); !errors.Is(err, ErrNotFound) {

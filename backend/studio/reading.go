@@ -3,6 +3,7 @@ package studio
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -20,6 +21,16 @@ type Reading struct {
 	Voices map[string]int `json:"voices"`
 	// Segments is how many segments there are.
 	Segments int `json:"segments"`
+	// Parts counts the segments by voice and speed together, so the window can say how many a
+	// change would render again.
+	Parts []ReadingPart `json:"parts"`
+}
+
+// ReadingPart is how many segments read with one voice at one speed.
+type ReadingPart struct {
+	Voice    string  `json:"voice"`
+	Speed    float64 `json:"speed"`
+	Segments int     `json:"segments"`
 }
 
 // Readings returns how the project is read as a whole (key 0) and chapter by chapter (keyed by
@@ -39,6 +50,12 @@ func (s *Studio) Readings(ctx context.Context, projectID int64) (map[int64]Readi
 		}
 		r.Voices[rc.Voice] += rc.Segments
 		r.Segments += rc.Segments
+		i := slices.IndexFunc(r.Parts, func(p ReadingPart) bool { return p.Voice == rc.Voice && p.Speed == rc.Speed })
+		if i < 0 {
+			r.Parts = append(r.Parts, ReadingPart{Voice: rc.Voice, Speed: rc.Speed})
+			i = len(r.Parts) - 1
+		}
+		r.Parts[i].Segments += rc.Segments
 		speeds[key][rc.Speed] = true
 		out[key] = r
 	}
@@ -62,18 +79,17 @@ func (s *Studio) Readings(ctx context.Context, projectID int64) (map[int64]Readi
 	return out, nil
 }
 
-// SetReading changes the voice (and, when r.Speed is not 0, the speed) of a project
-// (r.ChapterID 0) or of one of its chapters, and re-renders exactly the segments that read
+// SetReading changes the voice (r.Voice "" keeps each segment's) and the speed (r.Speed 0 keeps
+// each segment's) of a project (r.ChapterID 0) or of one of its chapters, and re-renders exactly the segments that read
 // differently now, in the interactive lane; the others keep their audio. It returns the ids of
 // the segments it re-renders. A segment being synthesized with the old voice loses its lease in
 // the same transaction, so that result is discarded when it comes (store fencing).
 func (s *Studio) SetReading(ctx context.Context, r store.Reading) ([]int64, error) {
 	r.Voice = norm.NFC.String(strings.TrimSpace(r.Voice))
-	if r.Voice == "" {
-		return nil, fmt.Errorf("choose a voice for the document: the list is in Voices")
-	}
-	if err := s.knownVoice(r.Voice); err != nil {
-		return nil, err
+	if r.Voice != "" {
+		if err := s.knownVoice(r.Voice); err != nil {
+			return nil, err
+		}
 	}
 	changed, _, err := s.store.SetReading(ctx, r)
 	if err != nil || len(changed) == 0 {

@@ -100,6 +100,28 @@ func TestAChaptersNewVoiceReRendersOnlyThatChapter(t *testing.T) {
 	if again, err := s.SetReading(t.Context(), store.Reading{ProjectID: imp.Project.ID, ChapterID: second, Voice: "nữ"}); err != nil || len(again) != 0 {
 		t.Errorf("the voice the chapter has: %v %v", again, err)
 	}
+
+	// A speed for the whole document keeps each chapter's voice and renders everything again.
+	calls = f.Calls()
+	all, err := s.SetReading(t.Context(), store.Reading{ProjectID: imp.Project.ID, Speed: 1.2})
+	if err != nil || len(all) != len(before[first])+len(before[second]) {
+		t.Fatalf("a new speed re-rendered %v: %v", all, err)
+	}
+	if err := s.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, after = byChapter(t, s, imp.Project.ID)
+	checkAudio(t, s, append(after[first], after[second]...))
+	if after[first][0].Voice != "nam" || after[second][0].Voice != "nữ" || after[first][0].Speed != 1.2 {
+		t.Errorf("after the speed change: %+v %+v", after[first][0], after[second][0])
+	}
+	if got := f.Calls() - calls; got != len(all) {
+		t.Errorf("%d syntheses after the speed change, want %d", got, len(all))
+	}
+	rs, _ = s.Readings(t.Context(), imp.Project.ID)
+	if rs[0].Speed != 1.2 || len(rs[0].Parts) != 2 || rs[0].Parts[0].Speed != 1.2 {
+		t.Errorf("readings after the speed change: %+v", rs[0])
+	}
 }
 
 func sameSegments(a, b []store.Segment) bool {
