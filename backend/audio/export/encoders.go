@@ -425,6 +425,7 @@ func newFFmpegEncoder(ctx context.Context, ffmpeg string, format Format, out str
 // side files.
 func (e *ffmpegEncoder) start(ctx context.Context, ffmpeg string, args []string) error {
 	e.cmd = exec.CommandContext(ctx, ffmpeg, args...)
+	hideConsole(e.cmd)
 	e.cmd.Stderr = e.stderr
 	e.cmd.WaitDelay = 5 * time.Second
 	stdin, err := e.cmd.StdinPipe()

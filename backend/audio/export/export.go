@@ -117,7 +117,9 @@ func ffmpegCodecs(ffmpegPath func() (string, error)) ffmpegCaps {
 	c := ffmpegCaps{path: path}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "-hide_banner", "-encoders").Output()
+	cmd := exec.CommandContext(ctx, path, "-hide_banner", "-encoders")
+	hideConsole(cmd)
+	out, err := cmd.Output()
 	if err != nil {
 		c.problem = fmt.Sprintf("ffmpeg at %s does not run (%v): reinstall it", path, err)
 		return c
