@@ -228,10 +228,10 @@ test("a new voice for the document reads all its sentences again with it, and no
   const otherProject = await page.evaluate((id) => window.go.main.App.Project(id), otherJob.projectId);
   const otherBefore = await segmentsOf(otherProject.chapters[0].id);
   const picker = page.locator("[data-voice-picker=document]");
-  await picker.locator("select").selectOption("bà-ngoại");
+  await picker.locator("select").first().selectOption("bà-ngoại");
   await picker.locator(`text=Đọc lại ${before.length} câu bằng giọng Bà Ngoại`).waitFor({ timeout: 10000 });
   await picker.locator("[data-action=apply-voice]").click();
-  await page.waitForFunction((n) => [...document.querySelectorAll("[role=status]")].some((e) => e.textContent.includes(`Đổi giọng: đọc lại ${n} câu`)),
+  await page.waitForFunction((n) => [...document.querySelectorAll("[role=status]")].some((e) => e.textContent.includes(`Đổi cách đọc: đọc lại ${n} câu`)),
     before.length, { timeout: 15000 });
   // the backend's word first (the list reloads after the notice), then the list's
   await page.waitForFunction(async (id) => (await window.go.main.App.Segments(id)).every((s) => s.voice === "bà-ngoại" && s.state === "done"),
@@ -242,7 +242,7 @@ test("a new voice for the document reads all its sentences again with it, and no
   }, before.length, { timeout: 30000 });
   const after = await segmentsOf(chapter);
   for (const s of after) expect(s.voice === "bà-ngoại" && s.state === "done", `sentence ${s.id} reads with ${s.voice}, ${s.state}`);
-  const shown = await picker.locator("select").evaluate((el) => el.selectedOptions[0]?.textContent);
+  const shown = await picker.locator("select").first().evaluate((el) => el.selectedOptions[0]?.textContent);
   expect(shown === "Bà Ngoại", `the document's voice shows as ${shown}`);
   const otherAfter = await segmentsOf(otherProject.chapters[0].id);
   expect(JSON.stringify(otherAfter) === JSON.stringify(otherBefore), "the other document changed");

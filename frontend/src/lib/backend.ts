@@ -31,7 +31,8 @@ export interface Job {
 }
 
 /** Reading is how a document or chapter is read: voice is "" and speed 0 where its sentences differ. */
-export interface Reading { voice: string; speed: number; voices: Record<string, number> | null; segments: number }
+export interface ReadingPart { voice: string; speed: number; segments: number }
+export interface Reading { voice: string; speed: number; voices: Record<string, number> | null; segments: number; parts: ReadingPart[] | null }
 export interface Chapter { id: number; title: string; reading?: Reading }
 export interface Project { id: number; title: string; source: string; format: string; chapters: Chapter[]; reading?: Reading }
 
