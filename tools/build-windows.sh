@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-compiles the Windows build on Linux: cgo through mingw-w64, then the ONNX Runtime and
 # DirectML DLLs beside the exe. It cannot be run here (Wine cannot start Go 1.24+ binaries).
-# Debian has no mingw build of LAME, so this build has no MP3 export (tag nolame); the app says so.
+# Debian has no mingw build of LAME, so this build (tag nolame) encodes MP3 through ffmpeg's libmp3lame
+# where ffmpeg is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v x86_64-w64-mingw32-gcc >/dev/null || {
