@@ -103,7 +103,8 @@ type Word struct {
 
 // Result is the spoken form of a text.
 type Result struct {
-	// Source is the NFC form of the input; spans index it.
+	// Source is the NFC form of the input (bytes that are not UTF-8 replaced by U+FFFD); spans
+	// index it.
 	Source string `json:"source"`
 	// Spoken is the text to synthesize: the words joined by spaces, punctuation attached.
 	Spoken string `json:"spoken"`
@@ -149,6 +150,9 @@ func (n *Normalizer) LexiconErrors() []error { return n.lexErrs }
 // NFC form, returned as Result.Source.
 func (n *Normalizer) Normalize(text string) Result {
 	src := text
+	if !utf8.ValidString(src) { // bytes that are not UTF-8 read as U+FFFD, as everywhere else
+		src = strings.ToValidUTF8(src, "\uFFFD")
+	}
 	if !norm.NFC.IsNormalString(src) {
 		src = norm.NFC.String(src)
 	}

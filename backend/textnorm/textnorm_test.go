@@ -215,8 +215,8 @@ func TestNormalizerIsSafeForConcurrentUse(t *testing.T) {
 // checkResult asserts the invariants every Result keeps, whatever the input.
 func checkResult(t *testing.T, in string, r Result) {
 	t.Helper()
-	if !utf8.ValidString(in) {
-		return
+	if !utf8.ValidString(r.Source) {
+		t.Fatalf("Source of %q is not UTF-8", in)
 	}
 	if !norm.NFC.IsNormalString(r.Source) {
 		t.Fatalf("Source of %q is not NFC", in)
