@@ -48,6 +48,19 @@ func (s *Scheduler) EditSegment(ctx context.Context, segmentID int64, spoken str
 	return s.RenderNow(ctx, proj, segmentID)
 }
 
+// SetReading changes how a project or one chapter is read (store.SetReading: voice and speed),
+// interrupts syntheses of the old reading, and queues the segments that read differently now in
+// the interactive lane. It returns their ids and the job (zero when nothing changed).
+func (s *Scheduler) SetReading(ctx context.Context, r store.Reading) ([]int64, store.Job, error) {
+	ids, rs, err := s.st.SetReading(ctx, r)
+	s.interrupt(rs)
+	if err != nil || len(ids) == 0 {
+		return ids, store.Job{}, err
+	}
+	j, err := s.RenderNow(ctx, r.ProjectID, ids...)
+	return ids, j, err
+}
+
 func (s *Scheduler) projectOf(ctx context.Context, segmentID int64) (int64, error) {
 	g, err := s.st.Segment(ctx, segmentID)
 	if err != nil {

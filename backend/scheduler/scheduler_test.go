@@ -299,3 +299,43 @@ func TestPlayThisSentenceJumpsAheadOfABook(t *testing.T) {
 		t.Fatalf("book %+v (its last segment moved to the preview)", jj)
 	}
 }
+
+// A voice change interrupts the synthesis of the old voice (the only instance is busy with it
+// for an hour, so the new voice can start only if it was interrupted) and renders the new one in
+// the interactive lane.
+func TestSetReadingInterruptsTheOldVoice(t *testing.T) {
+	started := make(chan testengine.Call, 8)
+	b := setup(t, t.TempDir(), options{size: 1, engine: testengine.Config{Latency: time.Hour,
+		Started: func(c testengine.Call) { started <- c }}})
+	ctx := t.Context()
+	p := b.project(t, "Đổi giọng", 1, 1)
+	if _, err := b.sched.Enqueue(ctx, store.JobSpec{ProjectID: p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-started; c.Req.Voice != "nu" {
+		t.Fatalf("first synthesis reads with %q", c.Req.Voice)
+	}
+	ids, j, err := b.sched.SetReading(ctx, store.Reading{ProjectID: p.ID, Voice: "nam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || j.Priority != store.PriorityInteractive {
+		t.Fatalf("changed %v, job %+v", ids, j)
+	}
+	select {
+	case c := <-started:
+		if c.Req.Voice != "nam" {
+			t.Fatalf("after the change a synthesis reads with %q", c.Req.Voice)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the new voice never started: the old voice's synthesis was not interrupted")
+	}
+	// Nothing to change the second time: no job, no interruption.
+	if ids, j, err := b.sched.SetReading(ctx, store.Reading{ProjectID: p.ID, Voice: "nam"}); err != nil || len(ids) != 0 || j.ID != 0 {
+		t.Fatalf("second change: %v %+v %v", ids, j, err)
+	}
+	if err := b.sched.CancelJob(ctx, j.ID); err != nil { // end the hour-long synthesis
+		t.Fatal(err)
+	}
+	b.waitUntil(t, "no segment running", func() bool { return b.jobState(t, j.ID).Running == 0 })
+}

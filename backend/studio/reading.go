@@ -83,7 +83,8 @@ func (s *Studio) Readings(ctx context.Context, projectID int64) (map[int64]Readi
 // each segment's) of a project (r.ChapterID 0) or of one of its chapters, and re-renders exactly the segments that read
 // differently now, in the interactive lane; the others keep their audio. It returns the ids of
 // the segments it re-renders. A segment being synthesized with the old voice loses its lease in
-// the same transaction, so that result is discarded when it comes (store fencing).
+// the same transaction and its synthesis is interrupted; a result that still comes is discarded
+// (store fencing).
 func (s *Studio) SetReading(ctx context.Context, r store.Reading) ([]int64, error) {
 	r.Voice = norm.NFC.String(strings.TrimSpace(r.Voice))
 	if r.Voice != "" {
@@ -91,12 +92,12 @@ func (s *Studio) SetReading(ctx context.Context, r store.Reading) ([]int64, erro
 			return nil, err
 		}
 	}
-	changed, _, err := s.store.SetReading(ctx, r)
+	changed, _, err := s.Scheduler().SetReading(ctx, r)
+	if err != nil && len(changed) > 0 {
+		return changed, fmt.Errorf("the voice changed, but queueing %d segments again failed: %w (queue the document again from the queue)", len(changed), err)
+	}
 	if err != nil || len(changed) == 0 {
 		return nil, err
-	}
-	if _, err := s.Scheduler().RenderNow(ctx, r.ProjectID, changed...); err != nil {
-		return changed, fmt.Errorf("the voice changed, but queueing %d segments again failed: %w (queue the document again from the queue)", len(changed), err)
 	}
 	s.log.Info("reading changed", "project", r.ProjectID, "chapter", r.ChapterID, "voice", r.Voice, "speed", r.Speed, "segments", len(changed))
 	return changed, nil
