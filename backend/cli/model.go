@@ -1,39 +1,35 @@
 package cli
 
 import (
-	"github.com/viettts-studio/studio/inference/bytesize"
-
 	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/viettts-studio/studio/backend/studio"
 	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/bytesize"
 	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/download"
 )
 
-// modelBundleName names the download folder of the model (the installed bundle is
-// home.Dirs.Model()).
-const modelBundleName = "viet-tts"
-
 // officialFiles lists what `model download` fetches; tests replace it to serve small files.
 var officialFiles = download.Official
 
-const modelUsage = `install --from DIR | download [--accept-license] | verify | info | build-random --dims tiny|full --out DIR`
+const modelUsage = `install --from DIR | download [--accept-license] | rebuild | remove-source | verify | info | build-random --dims tiny|full --out DIR`
 
 func modelCommand() Command {
 	return Command{
 		Name:    "model",
-		Summary: "install, download, verify and describe the VietTTS model",
+		Summary: "install, download, rebuild, verify and describe the VietTTS model",
 		Usage:   modelUsage,
 		Run: func(ctx context.Context, env *Env, args []string) int {
 			if len(args) == 0 {
@@ -46,6 +42,10 @@ func modelCommand() Command {
 				return modelInstall(ctx, env, rest)
 			case "download":
 				return modelDownload(ctx, env, rest)
+			case "rebuild":
+				return modelRebuild(ctx, env, rest)
+			case "remove-source":
+				return modelRemoveSource(env, rest)
 			case "verify":
 				return modelVerify(ctx, env, rest)
 			case "info":
@@ -110,7 +110,16 @@ func modelInstall(ctx context.Context, env *Env, args []string) int {
 	if out == "" {
 		out = env.Dirs.Model()
 	}
-	return compileInto(ctx, env, compiler.Source{Dir: *from, Tokenizer: *tok, Voices: *voices}, out, opts)
+	src := compiler.Source{Dir: *from, Tokenizer: *tok, Voices: *voices}
+	if code := compileInto(ctx, env, src, out, opts); code != 0 {
+		return code
+	}
+	// The folder is not copied: it is the model's source, which `model rebuild` compiles again
+	// after an update while it still holds the files.
+	if err := studio.RecordSource(out, src, false); err != nil {
+		fmt.Fprintf(env.Stderr, "viettts-studio model install: %v (a later `model rebuild` will not find %s)\n", err, *from)
+	}
+	return 0
 }
 
 func compileInto(ctx context.Context, env *Env, src compiler.Source, out string, opts compiler.Options) int {
@@ -133,7 +142,7 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 	fs := newFlags(env, "model download", "[--accept-license] [flags]")
 	accept := fs.Bool("accept-license", false, "accept the model's CC BY-NC licence without asking")
 	dir := fs.String("dir", "", "where to install the bundle (default: the app's model folder)")
-	keep := fs.Bool("keep-downloads", false, "keep the downloaded checkpoint files after installing")
+	keep := fs.Bool("keep-downloads", true, "keep the downloaded checkpoint after installing, so that `model rebuild` can compile it again after an update without downloading (--keep-downloads=false removes it)")
 	cf := addCompileFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -158,7 +167,7 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 	}
 	endpoint := os.Getenv("HF_ENDPOINT")
 	files := officialFiles(endpoint, os.Getenv("VIETTTS_TOKENIZER_URL"))
-	dl := filepath.Join(env.Dirs.Cache, "downloads", modelBundleName)
+	dl := studio.ModelDownloads(env.Dirs)
 	p := newModelProgress(env)
 	c := &download.Client{Progress: p.bytes}
 	for _, f := range files {
@@ -184,14 +193,109 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 	if out == "" {
 		out = env.Dirs.Model()
 	}
-	if code := compileInto(ctx, env, compiler.Source{Dir: dl}, out, opts); code != 0 {
+	src := compiler.Source{Dir: dl}
+	if code := compileInto(ctx, env, src, out, opts); code != 0 {
 		return code
 	}
+	if err := studio.RecordSource(out, src, true); err != nil {
+		fmt.Fprintf(env.Stderr, "viettts-studio model download: %v\n", err)
+	}
 	if !*keep {
-		for _, f := range files {
-			os.Remove(filepath.Join(dl, f.Name))
+		if _, err := studio.RemoveSource(out, dl); err != nil {
+			fmt.Fprintf(env.Stderr, "viettts-studio model download: %v\n", err)
+			return 1
 		}
-		os.Remove(dl)
+		return 0
+	}
+	fmt.Fprintf(env.Stderr, "the checkpoint stays in %s (%s): `viettts-studio model rebuild` compiles it again after an update without downloading; `viettts-studio model remove-source` frees the space\n",
+		dl, bytesize.Format(studio.DescribeModel(out, dl).KeptBytes))
+	return 0
+}
+
+const rebuildHelp = `
+Compiles the installed model again from the checkpoint kept on this computer, without the
+network: the folder of the last 'model install --from DIR' while it still holds llm.pt, flow.pt,
+hift.pt and config.yaml, or else the download that 'model download' keeps. Run it when the model
+was built by an older version of VietTTS Studio. The model's dimensions and graphs stay those of
+the bundle it replaces. Once 'viettts-studio model remove-source' has deleted the kept download,
+a rebuild needs 'viettts-studio model download' again.
+`
+
+func modelRebuild(ctx context.Context, env *Env, args []string) int {
+	fs := newFlags(env, "model rebuild", "[--dir DIR] [flags]")
+	dir := fs.String("dir", "", "bundle folder to rebuild (default: the app's model folder)")
+	dims := fs.String("dims", "", "model size: full or tiny (default: that of the bundle being rebuilt)")
+	noFP16 := fs.Bool("no-fp16", false, "skip the fp16 LLM graphs (used on GPUs only)")
+	usage := fs.Usage
+	fs.Usage = func() { usage(); fmt.Fprint(env.Stderr, rebuildHelp) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	out := *dir
+	if out == "" {
+		out = env.Dirs.Model()
+	}
+	p := newModelProgress(env)
+	opts := compiler.Options{NoFP16: *noFP16, Progress: p.step}
+	if *dims != "" {
+		d, err := compiler.Preset(*dims)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "viettts-studio model rebuild: %v\n", err)
+			return 2
+		}
+		opts.Dims = &d
+	}
+	start := time.Now()
+	m, src, err := studio.RebuildBundle(ctx, out, studio.ModelDownloads(env.Dirs), opts)
+	finishModelProgress(env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "viettts-studio model rebuild: %v\n", err)
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(env.Stderr, "the model was left as it was; run the command again to start over")
+		}
+		return 1
+	}
+	from := "your folder " + src.Dir
+	if src.Downloaded {
+		from = "the kept download in " + src.Dir
+	}
+	fmt.Fprintf(env.Stdout, "rebuilt %s (%d graphs, %s) in %s from %s in %s\n", m.ModelID, len(m.Graphs), bytesize.Format(m.Size()), out,
+		from, time.Since(start).Round(time.Second))
+	return 0
+}
+
+func modelRemoveSource(env *Env, args []string) int {
+	fs := newFlags(env, "model remove-source", "[--dir DIR]")
+	dir := fs.String("dir", "", "bundle folder whose source to forget (default: the app's model folder)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	out := *dir
+	if out == "" {
+		out = env.Dirs.Model()
+	}
+	dl := studio.ModelDownloads(env.Dirs)
+	freed, err := studio.RemoveSource(out, dl)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "viettts-studio model remove-source: %v\n", err)
+		return 1
+	}
+	if freed > 0 {
+		fmt.Fprintf(env.Stdout, "removed the kept download in %s (%s freed)\n", dl, bytesize.Format(freed))
+	} else {
+		fmt.Fprintf(env.Stdout, "no download is kept in %s\n", dl)
+	}
+	info := studio.DescribeModel(out, dl)
+	if info.SourceDir != "" {
+		fmt.Fprintf(env.Stdout, "the model was installed from your folder %s, which is left as it is; `model rebuild` uses it while it holds the files\n", info.SourceDir)
+	} else {
+		fmt.Fprintln(env.Stdout, "an update that changes the model format will need `viettts-studio model download` again")
 	}
 	return 0
 }
@@ -229,9 +333,21 @@ func modelInfo(env *Env, args []string) int {
 	if d == "" {
 		d = env.Dirs.Model()
 	}
+	dl := studio.ModelDownloads(env.Dirs)
 	b, err := bundle.Open(d)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "viettts-studio model info: %v\n", err)
+		if errors.Is(err, bundle.ErrOutdated) {
+			info := studio.DescribeModel(d, dl)
+			switch {
+			case info.CanRebuild:
+				fmt.Fprintf(env.Stderr, "the checkpoint is kept in %s: `viettts-studio model rebuild` compiles it again without downloading\n", info.SourceDir)
+			case info.SourceProblem != "":
+				fmt.Fprintln(env.Stderr, info.SourceProblem)
+			default:
+				fmt.Fprintln(env.Stderr, "no checkpoint is kept to rebuild it from: run `viettts-studio model download`")
+			}
+		}
 		return 1
 	}
 	m := b.Manifest
@@ -270,6 +386,17 @@ func modelInfo(env *Env, args []string) int {
 	fmt.Fprintf(w, "voices    %d %s\n", len(ids), strings.Join(ids, " "))
 	for _, s := range m.Sources {
 		fmt.Fprintf(w, "source    %-12s %10s  %s\n", s.Path, bytesize.Format(s.Size), s.SHA256[:12])
+	}
+	switch info := studio.DescribeModel(d, dl); {
+	case info.CanRebuild && info.SourceDownloaded:
+		fmt.Fprintf(w, "kept      %s (%s): `model rebuild` compiles it again after an update without downloading; `model remove-source` frees the space\n",
+			info.SourceDir, bytesize.Format(info.KeptBytes))
+	case info.CanRebuild:
+		fmt.Fprintf(w, "kept      your folder %s: `model rebuild` compiles it again after an update while it holds the files\n", info.SourceDir)
+	case info.SourceProblem != "":
+		fmt.Fprintf(w, "kept      none usable: %s\n", info.SourceProblem)
+	default:
+		fmt.Fprintln(w, "kept      no checkpoint: an update that changes the model format needs `model download` again")
 	}
 	return 0
 }

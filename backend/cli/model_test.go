@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,10 +110,32 @@ func TestModelInstallFromAFolder(t *testing.T) {
 	}
 }
 
+// hfRequests counts the requests a fake Hugging Face answered, by method.
+type hfRequests struct {
+	mu      sync.Mutex
+	methods map[string]int
+}
+
+func (h *hfRequests) count(method string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if method == "" {
+		n := 0
+		for _, c := range h.methods {
+			n += c
+		}
+		return n
+	}
+	return h.methods[method]
+}
+
 // hfServer serves dir like Hugging Face's resolve endpoint, publishing LFS hashes.
-func hfServer(t *testing.T, dir string, requests *int) *httptest.Server {
+func hfServer(t *testing.T, dir string, requests *hfRequests) *httptest.Server {
+	requests.methods = map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		*requests++
+		requests.mu.Lock()
+		requests.methods[r.Method]++
+		requests.mu.Unlock()
 		name, ok := strings.CutPrefix(r.URL.Path, "/"+download.Repo+"/resolve/main/")
 		if !ok {
 			name, ok = strings.CutPrefix(r.URL.Path, "/tokenizer/")
@@ -131,19 +154,19 @@ func hfServer(t *testing.T, dir string, requests *int) *httptest.Server {
 }
 
 func TestModelDownloadNeedsTheLicenceAccepted(t *testing.T) {
-	requests := 0
+	var requests hfRequests
 	srv := hfServer(t, t.TempDir(), &requests)
 	t.Setenv("HF_ENDPOINT", srv.URL)
 	_, stderr, code := runIn(t, t.TempDir(), "", "model", "download")
-	if code != 2 || !strings.Contains(stderr, "CC BY-NC") || !strings.Contains(stderr, "--accept-license") || requests != 0 {
-		t.Fatalf("code %d, %d requests\n%s", code, requests, stderr)
+	if code != 2 || !strings.Contains(stderr, "CC BY-NC") || !strings.Contains(stderr, "--accept-license") || requests.count("") != 0 {
+		t.Fatalf("code %d, %d requests\n%s", code, requests.count(""), stderr)
 	}
 }
 
-func TestModelDownloadFetchesVerifiesAndInstalls(t *testing.T) {
+// tinyOfficialServer serves a tiny checkpoint as Hugging Face would and points the download at it.
+func tinyOfficialServer(t *testing.T, requests *hfRequests) *httptest.Server {
 	src := tinyOfficialFolder(t)
-	requests := 0
-	srv := hfServer(t, src, &requests)
+	srv := hfServer(t, src, requests)
 	t.Setenv("HF_ENDPOINT", srv.URL)
 	t.Setenv("VIETTTS_TOKENIZER_URL", srv.URL+"/tokenizer/"+compiler.FileTokenizer)
 	// The published hashes are those of the real 2.3 GB files; this server has tiny ones, so the
@@ -161,6 +184,29 @@ func TestModelDownloadFetchesVerifiesAndInstalls(t *testing.T) {
 		return out
 	}
 	t.Cleanup(func() { officialFiles = orig })
+	return srv
+}
+
+// outdate rewrites the manifest of the bundle in dir as an older version of the app wrote it.
+func outdate(t *testing.T, dir string) {
+	t.Helper()
+	p := filepath.Join(dir, bundle.ManifestFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["format"] = 1
+	data, _ = json.Marshal(m)
+	os.WriteFile(p, data, 0o644)
+}
+
+func TestModelDownloadFetchesVerifiesAndInstalls(t *testing.T) {
+	var requests hfRequests
+	tinyOfficialServer(t, &requests)
 	home := t.TempDir()
 	stdout, stderr, code := runIn(t, home, "", "model", "download", "--accept-license", "--dims", "tiny")
 	if code != 0 || !strings.Contains(stdout, "installed dangvansam/viet-tts") || !strings.Contains(stderr, "llm.pt: ") {
@@ -169,7 +215,95 @@ func TestModelDownloadFetchesVerifiesAndInstalls(t *testing.T) {
 	if _, stderr, code = runIn(t, home, "", "model", "verify"); code != 0 {
 		t.Fatalf("verify: %s", stderr)
 	}
-	if _, err := os.Stat(filepath.Join(home, "cache", "downloads", "viet-tts", "llm.pt")); !os.IsNotExist(err) {
-		t.Fatalf("downloads kept without --keep-downloads: %v", err)
+	kept := filepath.Join(home, "cache", "downloads", "viet-tts")
+	if _, err := os.Stat(filepath.Join(kept, "llm.pt")); err != nil {
+		t.Fatalf("the download was not kept: %v", err)
+	}
+	// A second download finds the files there and intact, and transfers nothing.
+	gets := requests.count(http.MethodGet)
+	_, stderr, code = runIn(t, home, "", "model", "download", "--accept-license", "--dims", "tiny")
+	if code != 0 || !strings.Contains(stderr, "llm.pt: already downloaded and verified") || requests.count(http.MethodGet) != gets {
+		t.Fatalf("code %d, %d files fetched again\n%s", code, requests.count(http.MethodGet)-gets, stderr)
+	}
+	_, stderr, code = runIn(t, home, "", "model", "download", "--accept-license", "--dims", "tiny", "--keep-downloads=false")
+	if _, err := os.Stat(kept); code != 0 || !os.IsNotExist(err) {
+		t.Fatalf("downloads kept with --keep-downloads=false (code %d, %v)\n%s", code, err, stderr)
+	}
+}
+
+// After an update that changes the bundle format, `model rebuild` compiles the kept download
+// again with the network gone; `model remove-source` deletes it, and a rebuild then says to
+// download again.
+func TestModelRebuildCompilesTheKeptDownloadWithoutTheNetwork(t *testing.T) {
+	var requests hfRequests
+	srv := tinyOfficialServer(t, &requests)
+	home := t.TempDir()
+	if stdout, stderr, code := runIn(t, home, "", "model", "download", "--accept-license", "--dims", "tiny"); code != 0 {
+		t.Fatalf("code %d\n%s%s", code, stdout, stderr)
+	}
+	kept := filepath.Join(home, "cache", "downloads", "viet-tts")
+	stdout, _, _ := runIn(t, home, "", "model", "info")
+	if !strings.Contains(stdout, "kept      "+kept) || !strings.Contains(stdout, "model remove-source") {
+		t.Fatalf("info does not tell about the kept download:\n%s", stdout)
+	}
+	model := filepath.Join(home, "cache", "models", "viet-tts")
+	outdate(t, model)
+	_, stderr, code := runIn(t, home, "", "model", "info")
+	if code != 1 || !strings.Contains(stderr, "`viettts-studio model rebuild` compiles it again without downloading") {
+		t.Fatalf("info on an outdated bundle: code %d\n%s", code, stderr)
+	}
+
+	srv.Close()
+	before := requests.count("")
+	stdout, stderr, code = runIn(t, home, "", "model", "rebuild")
+	if code != 0 || !strings.Contains(stdout, "rebuilt dangvansam/viet-tts") || !strings.Contains(stdout, "from the kept download in "+kept) {
+		t.Fatalf("rebuild: code %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "[1/") || !strings.Contains(stderr, "hashing llm.pt") || requests.count("") != before {
+		t.Errorf("rebuild progress or network use (%d requests):\n%s", requests.count("")-before, stderr)
+	}
+	if _, stderr, code = runIn(t, home, "", "model", "verify"); code != 0 {
+		t.Fatalf("verify after the rebuild: %s", stderr)
+	}
+	m, err := bundle.ReadManifest(model)
+	if err != nil || m.Format != bundle.FormatVersion {
+		t.Fatalf("rebuilt manifest: %v", err)
+	}
+	if d, err := compiler.DimsOf(m); err != nil || d.LLM.Model != compiler.TinyDims().LLM.Model {
+		t.Errorf("rebuilt at other dimensions: %v", err)
+	}
+
+	stdout, stderr, code = runIn(t, home, "", "model", "remove-source")
+	if code != 0 || !strings.Contains(stdout, "removed the kept download in "+kept) || !strings.Contains(stdout, "model download` again") {
+		t.Fatalf("remove-source: code %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(kept); !os.IsNotExist(err) {
+		t.Fatalf("the download is still there: %v", err)
+	}
+	outdate(t, model)
+	_, stderr, code = runIn(t, home, "", "model", "rebuild")
+	if code != 1 || !strings.Contains(stderr, "no checkpoint is kept") || !strings.Contains(stderr, "model download") {
+		t.Fatalf("rebuild without a checkpoint: code %d\n%s", code, stderr)
+	}
+}
+
+func TestModelRebuildUsesTheFolderOfTheLastInstallAndSaysHowToFreeSpace(t *testing.T) {
+	home := t.TempDir()
+	src := tinyOfficialFolder(t)
+	if stdout, stderr, code := runIn(t, home, "", "model", "install", "--from", src, "--dims", "tiny"); code != 0 {
+		t.Fatalf("code %d\n%s%s", code, stdout, stderr)
+	}
+	outdate(t, filepath.Join(home, "cache", "models", "viet-tts"))
+	stdout, stderr, code := runIn(t, home, "", "model", "rebuild")
+	if code != 0 || !strings.Contains(stdout, "from your folder "+src) {
+		t.Fatalf("rebuild: code %d\n%s%s", code, stdout, stderr)
+	}
+	_, stderr, code = runIn(t, home, "", "model", "rebuild", "--help")
+	if code != 0 || !strings.Contains(stderr, "model remove-source") || !strings.Contains(stderr, "-dims") {
+		t.Fatalf("rebuild --help: code %d\n%s", code, stderr)
+	}
+	stdout, _, code = runIn(t, home, "", "model", "remove-source")
+	if _, err := os.Stat(filepath.Join(src, "llm.pt")); code != 0 || err != nil || !strings.Contains(stdout, "your folder "+src+", which is left as it is") {
+		t.Fatalf("remove-source with a folder install: code %d, %v\n%s", code, err, stdout)
 	}
 }
