@@ -16,6 +16,7 @@ import (
 	"github.com/viettts-studio/studio/backend/audio/player"
 	"github.com/viettts-studio/studio/backend/studio"
 	"github.com/viettts-studio/studio/backend/system"
+	"github.com/viettts-studio/studio/inference/bytesize"
 )
 
 // Preferences returns the stored settings of the Settings view.
@@ -165,8 +166,36 @@ func (a *App) VerifyModel() error {
 	})
 }
 
+// RebuildModel compiles the model again from the checkpoint kept on this computer (after an
+// update that changed the bundle format), in the background and without the network; progress
+// comes as "model" events like an install's.
+func (a *App) RebuildModel() error {
+	return a.modelTask(func(ctx context.Context, p func(studio.ModelProgress)) (studio.ModelInfo, error) {
+		info, err := a.studio.RebuildModel(ctx, p)
+		if err != nil {
+			return a.studio.Model(), err
+		}
+		return info, nil
+	})
+}
+
+// RemoveModelSource deletes the kept download of the checkpoint and returns what the model
+// section shows then. It is refused while a model operation runs (a download writes there).
+func (a *App) RemoveModelSource() (studio.ModelInfo, error) {
+	if !a.modelBusy.CompareAndSwap(false, true) {
+		return studio.ModelInfo{}, errModelBusy
+	}
+	defer a.modelBusy.Store(false)
+	freed, err := a.studio.RemoveModelSource()
+	if err != nil {
+		return studio.ModelInfo{}, err
+	}
+	a.log.Info("removed the kept model download", "freed", bytesize.Format(freed))
+	return a.studio.Model(), nil
+}
+
 // errModelBusy refuses a second model operation while one runs.
-var errModelBusy = errors.New("the model is already being downloaded, installed or verified: wait for it to finish")
+var errModelBusy = errors.New("the model is already being downloaded, installed, rebuilt or verified: wait for it to finish")
 
 // modelTask runs f in the background with throttled progress events, then restarts synthesis
 // when a model is installed. Only one runs at a time.

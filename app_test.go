@@ -220,6 +220,44 @@ func TestOneModelOperationAtATime(t *testing.T) {
 	}
 }
 
+// Without a kept checkpoint a rebuild ends with an event that says to download again; the kept
+// download is removed on request, but not while a model operation runs.
+func TestRebuildAndRemoveTheKeptCheckpoint(t *testing.T) {
+	ta := newTestApp(t)
+	if err := ta.RebuildModel(); err != nil {
+		t.Fatal(err)
+	}
+	ev := ta.waitFor(t, "model").(ModelEvent)
+	if !ev.Finished || !strings.Contains(ev.Error, "download the model again") || ev.Model == nil || ev.Model.CanRebuild {
+		t.Errorf("rebuilding without a checkpoint: %+v", ev)
+	}
+	ta.wg.Wait()
+
+	kept := studio.ModelDownloads(ta.dirs)
+	if err := os.MkdirAll(kept, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(kept, "llm.pt.part"), make([]byte, 1000), 0o644)
+	if m := ta.Model(); m.KeptBytes != 1000 || m.CanRebuild {
+		t.Fatalf("an unfinished download: %+v", m)
+	}
+	ta.modelBusy.Store(true) // as while a download writes there
+	if _, err := ta.RemoveModelSource(); !errors.Is(err, errModelBusy) {
+		t.Errorf("removing the download while it runs: %v", err)
+	}
+	ta.modelBusy.Store(false)
+	m, err := ta.RemoveModelSource()
+	if err != nil || m.KeptBytes != 0 {
+		t.Fatalf("after removing: %+v %v", m, err)
+	}
+	if _, err := os.Stat(kept); !os.IsNotExist(err) {
+		t.Errorf("the download is still there: %v", err)
+	}
+	if ta.modelBusy.Load() {
+		t.Error("the model slot stayed taken")
+	}
+}
+
 // The document view shows each chapter's voice and the document's ("" when they differ); a new
 // voice for one chapter says which sentences it renders again.
 func TestAChapterCanBeReadWithAnotherVoice(t *testing.T) {
