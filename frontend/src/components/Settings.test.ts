@@ -33,6 +33,9 @@ function fakeGo(over: Record<string, unknown> = {}) {
     DownloadModel: vi.fn(async () => {}),
     InstallModelFrom: vi.fn(async () => "/tai-ve/viet-tts"),
     VerifyModel: vi.fn(async () => {}),
+    RebuildModel: vi.fn(async () => {}),
+    RemoveModelSource: vi.fn(async () => ({ installed: true, dir: "/m/viet-tts", modelId: "dangvansam/viet-tts", random: false,
+      license: "CC-BY-NC-4.0", bytes: 1.2 * 1024 ** 3, graphs: 7, voices: 3, keptBytes: 0, keptDir: "/c/downloads/viet-tts" })),
     Voices: vi.fn(async () => [{ id: "lan", name: "Giọng Lan", builtIn: true, source: "", seconds: 3.2 },
       { id: "mai", name: "Mai Anh", builtIn: false, source: "mai.wav", seconds: 4 }]),
     PreviewVoice: vi.fn(async () => {}),
@@ -82,6 +85,95 @@ describe("the model panel", () => {
     expect(container.textContent).toContain("1.2 GiB");
     await fireEvent.click(screen.getByRole("button", { name: "Kiểm tra tệp" }));
     expect(app.VerifyModel).toHaveBeenCalledOnce();
+  });
+});
+
+const outdated = { installed: false, dir: "/m/viet-tts", modelId: "", random: false, license: "", bytes: 0, graphs: 0, voices: 0,
+  outdated: true, problem: "the installed model was built by an older version of VietTTS Studio and must be compiled again",
+  keptDir: "/c/downloads/viet-tts" };
+
+describe("the model panel after an update that changed the model format", () => {
+  it("says the model was built by an older version and rebuilds it from the kept download without the licence step", async () => {
+    const app = fakeGo({ Model: vi.fn(async () => ({ ...outdated, canRebuild: true, sourceDir: "/c/downloads/viet-tts",
+      sourceDownloaded: true, keptBytes: 1.7 * 1024 ** 3 })) });
+    const { container } = render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("outdated").textContent).toContain("phiên bản cũ hơn của ứng dụng"));
+    expect(container.textContent).toContain("không cần tải lại");
+    expect(container.textContent).not.toContain("Chưa cài mô hình");
+    const rebuild = screen.getByRole("button", { name: "Dựng lại (không cần tải)" }) as HTMLButtonElement;
+    expect(rebuild.disabled).toBe(false);
+    expect((screen.getByRole("button", { name: "Tải và cài đặt" }) as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.click(rebuild);
+    expect(app.RebuildModel).toHaveBeenCalledOnce();
+    expect(app.DownloadModel).not.toHaveBeenCalled();
+    // the rebuild reports like an install: the compile steps with their progress
+    modelTask.set({ stage: "compile", what: "llm_decode", done: 0.5, finished: false });
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("50%"));
+    expect(screen.getByRole("status").textContent).toContain("Đang cài đặt llm_decode");
+    expect(rebuild.disabled).toBe(true);
+  });
+  it("asks for a new download when no checkpoint is kept, and says why", async () => {
+    const app = fakeGo({ Model: vi.fn(async () => ({ ...outdated, canRebuild: false, keptBytes: 0,
+      sourceDir: "/sach/viet-tts", sourceDownloaded: false,
+      sourceProblem: "the folder /sach/viet-tts the model was installed from is incomplete: flow.pt is missing" })) });
+    const { container } = render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("outdated")).toBeTruthy());
+    expect(container.textContent).toContain("cần tải lại mô hình (khoảng 2,3 GB)");
+    expect(container.textContent).toContain("flow.pt is missing");
+    expect(screen.queryByRole("button", { name: "Dựng lại (không cần tải)" })).toBeNull();
+    expect(screen.queryByTestId("kept")).toBeNull();
+    await fireEvent.click(screen.getByRole("checkbox"));
+    await fireEvent.click(screen.getByRole("button", { name: "Tải và cài đặt" }));
+    expect(app.DownloadModel).toHaveBeenCalledOnce();
+    expect(app.RebuildModel).not.toHaveBeenCalled();
+  });
+  it("says it in English too", async () => {
+    locale.set("en");
+    fakeGo({ Model: vi.fn(async () => ({ ...outdated, canRebuild: true, sourceDir: "/c/downloads/viet-tts", sourceDownloaded: true, keptBytes: 1024 ** 3 })) });
+    render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("outdated").textContent).toContain("built by an older version of the app"));
+    expect(screen.getByRole("button", { name: "Rebuild (no download)" })).toBeTruthy();
+    expect(screen.getByTestId("kept").textContent).toContain("1.0 GiB");
+  });
+});
+
+describe("the kept download", () => {
+  const installed = { installed: true, dir: "/m/viet-tts", modelId: "dangvansam/viet-tts", random: false, license: "CC-BY-NC-4.0",
+    bytes: 1.2 * 1024 ** 3, graphs: 7, voices: 3, canRebuild: true, sourceDir: "/c/downloads/viet-tts", sourceDownloaded: true,
+    keptDir: "/c/downloads/viet-tts", keptBytes: 1.7 * 1024 ** 3 };
+  it("shows its size and what removing it means, and removes it only once confirmed", async () => {
+    const app = fakeGo({ Model: vi.fn(async () => installed) });
+    render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("kept").textContent).toContain("1.7 GiB"));
+    const kept = screen.getByTestId("kept");
+    expect(kept.textContent).toContain("/c/downloads/viet-tts");
+    expect(kept.textContent).toContain("có thể cần tải lại mô hình");
+    await fireEvent.click(screen.getByRole("button", { name: "Xoá bản tải về…" }));
+    expect(app.RemoveModelSource).not.toHaveBeenCalled();
+    expect(kept.textContent).toContain("Xoá 1.7 GiB?");
+    await fireEvent.click(screen.getByRole("button", { name: "Giữ lại" }));
+    expect(app.RemoveModelSource).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByRole("button", { name: "Xoá bản tải về…" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Xoá" }));
+    expect(app.RemoveModelSource).toHaveBeenCalledOnce();
+    await waitFor(() => expect(screen.queryByTestId("kept")).toBeNull());
+    expect(get(notices).some((n) => n.text.includes("giải phóng 1.7 GiB"))).toBe(true);
+  });
+  it("shows the backend's refusal and keeps the download on screen", async () => {
+    fakeGo({ Model: vi.fn(async () => installed),
+      RemoveModelSource: vi.fn(async () => { throw new Error("the model is already being downloaded, installed, rebuilt or verified: wait for it to finish"); }) });
+    render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("kept")).toBeTruthy());
+    await fireEvent.click(screen.getByRole("button", { name: "Xoá bản tải về…" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Xoá" }));
+    await waitFor(() => expect(get(notices).some((n) => n.text.includes("wait for it to finish"))).toBe(true));
+    expect(screen.getByTestId("kept").textContent).toContain("1.7 GiB");
+  });
+  it("names the user's own folder as the source of a folder install, with nothing to remove", async () => {
+    fakeGo({ Model: vi.fn(async () => ({ ...installed, sourceDir: "/sach/viet-tts", sourceDownloaded: false, keptBytes: 0 })) });
+    render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("folder-source").textContent).toContain("/sach/viet-tts"));
+    expect(screen.queryByRole("button", { name: "Xoá bản tải về…" })).toBeNull();
   });
 });
 

@@ -73,6 +73,13 @@ export interface DeviceInfo {
 export interface ModelInfo {
   installed: boolean; dir: string; modelId: string; random: boolean; license: string; bytes: number;
   graphs: number; voices: number; problem?: string;
+  /** outdated: built by an older version of the app; rebuild it (canRebuild) or download it. */
+  outdated?: boolean;
+  /** sourceDir is the checkpoint a rebuild compiles: the kept download (sourceDownloaded) or the
+   * user's folder of the last install. */
+  sourceDir?: string; sourceDownloaded?: boolean; canRebuild?: boolean; sourceProblem?: string;
+  /** keptBytes is the space the kept download in keptDir takes (0: none kept). */
+  keptDir?: string; keptBytes?: number;
 }
 export interface ModelEvent { stage: string; what: string; done: number; finished: boolean; error?: string; model?: ModelInfo }
 export interface Voice { id: string; name: string; builtIn: boolean; source: string; seconds: number }
@@ -132,6 +139,8 @@ type GoApp = {
   DownloadModel(): Promise<void>;
   InstallModelFrom(folder: string): Promise<string>;
   VerifyModel(): Promise<void>;
+  RebuildModel(): Promise<void>;
+  RemoveModelSource(): Promise<ModelInfo>;
   Voices(): Promise<Voice[] | null>;
   PreviewVoice(id: string): Promise<void>;
   AddVoice(name: string, clip: string): Promise<string>;
@@ -197,6 +206,8 @@ export const api = {
   downloadModel: () => app().DownloadModel(),
   installModelFrom: (folder = "") => app().InstallModelFrom(folder),
   verifyModel: () => app().VerifyModel(),
+  rebuildModel: () => app().RebuildModel(),
+  removeModelSource: () => app().RemoveModelSource(),
   voices: async () => (await app().Voices()) ?? [],
   previewVoice: (id: string) => app().PreviewVoice(id),
   addVoice: (name: string, clip = "") => app().AddVoice(name, clip),
