@@ -98,7 +98,7 @@ describe("the model panel after an update that changed the model format", () => 
       sourceDownloaded: true, keptBytes: 1.7 * 1024 ** 3 })) });
     const { container } = render(ModelPanel);
     await waitFor(() => expect(screen.getByTestId("outdated").textContent).toContain("phiên bản cũ hơn của ứng dụng"));
-    expect(container.textContent).toContain("không cần tải lại");
+    expect(container.textContent).toContain("Bản tải về của mô hình vẫn còn trên máy: dựng lại mất vài phút và không cần tải lại");
     expect(container.textContent).not.toContain("Chưa cài mô hình");
     const rebuild = screen.getByRole("button", { name: "Dựng lại (không cần tải)" }) as HTMLButtonElement;
     expect(rebuild.disabled).toBe(false);
@@ -111,6 +111,16 @@ describe("the model panel after an update that changed the model format", () => 
     await waitFor(() => expect(screen.getByRole("status").textContent).toContain("50%"));
     expect(screen.getByRole("status").textContent).toContain("Đang cài đặt llm_decode");
     expect(rebuild.disabled).toBe(true);
+  });
+  it("rebuilds from the user's folder of the last install, and says it is that folder", async () => {
+    const app = fakeGo({ Model: vi.fn(async () => ({ ...outdated, canRebuild: true, sourceDir: "/sach/viet-tts", sourceDownloaded: false, keptBytes: 0 })) });
+    const { container } = render(ModelPanel);
+    await waitFor(() => expect(screen.getByTestId("outdated")).toBeTruthy());
+    expect(container.textContent).toContain("Thư mục bạn đã dùng để cài mô hình vẫn còn đủ tệp");
+    expect(container.textContent).not.toContain("Bản tải về của mô hình vẫn còn");
+    expect(screen.getByTestId("folder-source").textContent).toContain("/sach/viet-tts");
+    await fireEvent.click(screen.getByRole("button", { name: "Dựng lại (không cần tải)" }));
+    expect(app.RebuildModel).toHaveBeenCalledOnce();
   });
   it("asks for a new download when no checkpoint is kept, and says why", async () => {
     const app = fakeGo({ Model: vi.fn(async () => ({ ...outdated, canRebuild: false, keptBytes: 0,
