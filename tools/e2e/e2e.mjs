@@ -8,6 +8,7 @@
 // WORKDIR holds the documents to drop and the export folder; OUTDIR receives screenshots. The
 // tests run in order on one page (each builds on the one before) and the last line is
 // "e2e: N passed, N failed".
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -287,6 +288,39 @@ test("with 2,000 segments queued the list renders a screenful and keeps up with 
     (long.length ? `, longest ${Math.round(Math.max(...long))} ms` : ""));
   await shot("document-2000");
   await page.evaluate((id) => window.go.main.App.CancelJob(id), job.id);
+});
+
+// run.sh writes a tiny checkpoint (PyTorch-format llm.pt, flow.pt, hift.pt, config.yaml) to
+// WORKDIR/checkpoint and passes the app binary and its data folder.
+test("a model built by an older version is rebuilt from the folder it was installed from, without downloading", async () => {
+  const bin = process.env.VIETTTS_E2E_BIN, data = process.env.VIETTTS_STUDIO_HOME;
+  expect(bin && data, "run.sh did not pass VIETTTS_E2E_BIN and VIETTTS_STUDIO_HOME");
+  const folder = path.join(work, "checkpoint");
+  const install = spawnSync(bin, ["model", "install", "--from", folder, "--dims", "tiny"], { encoding: "utf8", timeout: 120000 });
+  expect(install.status === 0, `model install --from ${folder}: ${install.stdout}${install.stderr}`);
+  // as an older version of the app wrote it
+  const manifest = path.join(data, "cache/models/viet-tts/manifest.json");
+  writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, "utf8")), format: 1 }));
+  await page.keyboard.press("Alt+4");
+  await page.waitForFunction(() => document.querySelector("main [data-testid=outdated]")?.textContent.includes("phiên bản cũ hơn của ứng dụng"),
+    null, { timeout: 15000 });
+  const panel = await page.locator("main").textContent();
+  expect(panel.includes(folder) && panel.includes("Thư mục bạn đã dùng để cài mô hình vẫn còn đủ tệp"),
+    `Settings does not name the folder the model was installed from:\n${panel}`);
+  await shot("model-outdated");
+  await page.evaluate(() => { window.__model = []; window.runtime.EventsOn("model", (e) => window.__model.push(e)); });
+  // the first-run dialog may cover Settings once the status says no usable model: it has the same button
+  await page.getByRole("button", { name: "Dựng lại (không cần tải)" }).last().click();
+  await page.waitForFunction(() => window.__model.some((e) => e.finished), null, { timeout: 120000 });
+  const events = await page.evaluate(() => window.__model);
+  const end = events.find((e) => e.finished);
+  expect(!end.error && end.model?.installed && !end.model.outdated, `the rebuild ended with ${JSON.stringify(end)}`);
+  expect(events.some((e) => e.stage === "compile" && !e.finished), "the rebuild reported no progress");
+  expect(!events.some((e) => e.stage === "download"), "the rebuild downloaded");
+  expect(JSON.parse(readFileSync(manifest, "utf8")).format === 2, "the bundle on disk is still of format 1");
+  await page.waitForFunction(() => document.querySelector("main")?.textContent.includes("dangvansam/viet-tts"), null, { timeout: 15000 });
+  expect((await page.locator("main [data-testid=outdated]").count()) === 0, "Settings still says the model is outdated");
+  await shot("model-rebuilt");
 });
 
 test("the page raised no uncaught errors", async () => {

@@ -33,6 +33,7 @@ echo "building the frontend and the dev app..."
 (cd frontend && npm run build >"$PWD/../$OUT/vite.log" 2>&1) || fail "frontend build failed (see $OUT/vite.log)"
 CGO_ENABLED=1 go build -tags dev,webkit2_41 -o "$tmp/viettts-studio-dev" . 2>"$OUT/go-build.log" || fail "go build -tags dev failed (see $OUT/go-build.log)"
 go run ./tools/e2e/tinybundle -out "$tmp/home/data/cache/models/viet-tts" 2>"$OUT/tinybundle.log" || fail "tiny bundle not built (see $OUT/tinybundle.log)"
+go run ./tools/e2e/tinycheckpoint -out "$tmp/work/checkpoint" 2>"$OUT/tinycheckpoint.log" || fail "tiny checkpoint not written (see $OUT/tinycheckpoint.log)"
 
 # A home of its own: data folder, runtime dir, and an ALSA default device that plays into nothing.
 home="$tmp/home"
@@ -63,4 +64,4 @@ for _ in $(seq 1 120); do
 done
 answers "http://127.0.0.1:$port/" || fail "the dev server did not answer on port $port within 60 s (see $OUT/app.log)"
 
-node tools/e2e/e2e.mjs "http://127.0.0.1:$port" "$tmp/work" "$OUT"
+VIETTTS_E2E_BIN="$tmp/viettts-studio-dev" VIETTTS_STUDIO_HOME="$home/data" node tools/e2e/e2e.mjs "http://127.0.0.1:$port" "$tmp/work" "$OUT"
