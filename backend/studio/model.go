@@ -288,8 +288,13 @@ func findSource(modelDir, downloads string, old *bundle.Manifest) (Source, error
 	var cands []Source
 	rec, recorded := readRecord(modelDir)
 	if recorded {
-		cands = append(cands, Source{Source: compiler.Source{Dir: rec.Dir, Tokenizer: rec.Tokenizer, Voices: rec.Voices},
-			Downloaded: rec.Downloaded || filepath.Clean(rec.Dir) == filepath.Clean(downloads)})
+		c := Source{Source: compiler.Source{Dir: rec.Dir, Tokenizer: rec.Tokenizer, Voices: rec.Voices},
+			Downloaded: rec.Downloaded || filepath.Clean(rec.Dir) == filepath.Clean(downloads)}
+		// a download that was deleted is simply not kept; a folder of the user's that is gone is
+		// worth saying
+		if _, err := os.Stat(c.Dir); err == nil || !c.Downloaded {
+			cands = append(cands, c)
+		}
 	}
 	if !recorded || filepath.Clean(rec.Dir) != filepath.Clean(downloads) {
 		if _, err := os.Stat(downloads); err == nil {
@@ -325,6 +330,9 @@ func checkSource(c Source, old *bundle.Manifest) error {
 	where := "the folder " + c.Dir + " the model was installed from"
 	if c.Downloaded {
 		where = "the kept download in " + c.Dir
+	}
+	if st, err := os.Stat(c.Dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s no longer exists", where)
 	}
 	var bad []string
 	for _, name := range checkpointFiles {
@@ -375,9 +383,9 @@ func RebuildBundle(ctx context.Context, modelDir, downloads string, opts compile
 	if err != nil {
 		return nil, src, fmt.Errorf("rebuilding the model from %s: %w", src.Dir, err)
 	}
-	if err := RecordSource(modelDir, src.Source, src.Downloaded); err != nil {
-		return m, src, err
-	}
+	// The rebuilt bundle is good whether or not the record can be refreshed: the record only
+	// points a later rebuild at the folder this one found.
+	RecordSource(modelDir, src.Source, src.Downloaded)
 	return m, src, nil
 }
 

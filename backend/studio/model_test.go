@@ -278,6 +278,10 @@ func TestAModelInstalledFromAFolderIsRebuiltFromThatFolder(t *testing.T) {
 	if _, err := s.RebuildModel(t.Context(), nil); !errors.Is(err, ErrNoModelSource) || !strings.Contains(err.Error(), "flow.pt is missing") {
 		t.Fatalf("rebuilding from a folder without flow.pt: %v", err)
 	}
+	os.RemoveAll(folder)
+	if m = s.Model(); m.CanRebuild || !strings.Contains(m.SourceProblem, folder+" the model was installed from no longer exists") {
+		t.Fatalf("a folder that is gone: %+v", m)
+	}
 }
 
 // A download that did not finish cannot rebuild the model, and the message says so.
@@ -299,5 +303,13 @@ func TestAnUnfinishedDownloadDoesNotRebuild(t *testing.T) {
 	}
 	if _, err := os.Stat(s.dirs.Model()); !os.IsNotExist(err) {
 		t.Errorf("a failed rebuild left a model folder: %v", err)
+	}
+	// A download recorded as the source and then deleted by hand is simply not kept any more.
+	if err := RecordSource(s.dirs.Model(), compiler.Source{Dir: kept}, true); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(kept)
+	if m = s.Model(); m.CanRebuild || m.SourceDir != "" || m.SourceProblem != "" || m.KeptBytes != 0 {
+		t.Errorf("a recorded download deleted by hand: %+v", m)
 	}
 }
