@@ -249,6 +249,7 @@ func modelRebuild(ctx context.Context, env *Env, args []string) int {
 		opts.Dims = &d
 	}
 	start := time.Now()
+	before, _ := bundle.ReadManifest(out) // nil unless a bundle of this format is there
 	m, src, err := studio.RebuildBundle(ctx, out, studio.ModelDownloads(env.Dirs), opts)
 	finishModelProgress(env)
 	if err != nil {
@@ -261,6 +262,10 @@ func modelRebuild(ctx context.Context, env *Env, args []string) int {
 	from := "your folder " + src.Dir
 	if src.Downloaded {
 		from = "the kept download in " + src.Dir
+	}
+	if before != nil && before.Created.Equal(m.Created) {
+		fmt.Fprintf(env.Stdout, "%s in %s is already built from %s by this version: nothing to rebuild\n", m.ModelID, out, from)
+		return 0
 	}
 	fmt.Fprintf(env.Stdout, "rebuilt %s (%d graphs, %s) in %s from %s in %s\n", m.ModelID, len(m.Graphs), bytesize.Format(m.Size()), out,
 		from, time.Since(start).Round(time.Second))

@@ -298,6 +298,9 @@ func TestModelRebuildUsesTheFolderOfTheLastInstallAndSaysHowToFreeSpace(t *testi
 	if code != 0 || !strings.Contains(stdout, "from your folder "+src) {
 		t.Fatalf("rebuild: code %d\n%s%s", code, stdout, stderr)
 	}
+	if stdout, _, code = runIn(t, home, "", "model", "rebuild"); code != 0 || !strings.Contains(stdout, "already built from your folder "+src+" by this version: nothing to rebuild") {
+		t.Fatalf("rebuilding an up-to-date bundle: code %d\n%s", code, stdout)
+	}
 	_, stderr, code = runIn(t, home, "", "model", "rebuild", "--help")
 	if code != 0 || !strings.Contains(stderr, "model remove-source") || !strings.Contains(stderr, "-dims") {
 		t.Fatalf("rebuild --help: code %d\n%s", code, stderr)
