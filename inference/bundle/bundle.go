@@ -149,7 +149,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %s is not valid JSON (%v): reinstall the model", ErrCorrupt, filepath.Join(dir, ManifestFile), err)
 	}
 	if m.Format != FormatVersion {
-		return nil, fmt.Errorf("%w: %s has format %d, this version reads format %d: install the model again (Settings → Model, or viettts-studio model download / model install), which compiles it from the checkpoints",
+		return nil, fmt.Errorf("%w: %s has format %d, this version reads format %d: rebuild it (Settings → Model → Rebuild, or viettts-studio model rebuild), or install it again (model download / model install)",
 			ErrOutdated, dir, m.Format, FormatVersion)
 	}
 	if err := m.check(); err != nil {

@@ -262,7 +262,7 @@ func TestABundleOfAnotherFormatIsOutdated(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Open(dir)
-	if !errors.Is(err, ErrOutdated) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "install the model again") {
+	if !errors.Is(err, ErrOutdated) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "model rebuild") {
 		t.Fatalf("got %v", err)
 	}
 }
