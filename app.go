@@ -22,6 +22,7 @@ import (
 	"github.com/viettts-studio/studio/backend/store"
 	"github.com/viettts-studio/studio/backend/studio"
 	"github.com/viettts-studio/studio/backend/system"
+	"github.com/viettts-studio/studio/inference"
 )
 
 // App is the thin bound struct between the window and the backend: it turns GUI calls into
@@ -132,9 +133,9 @@ type Status struct {
 	Instances       int    `json:"instances"`
 	InstancesReason string `json:"instancesReason"`
 	// InstancesReasonCode is InstancesReason as a code and parameters, for the window to translate.
-	InstancesReasonCode studio.Reason `json:"instancesReasonCode"`
-	ModelInstalled      bool          `json:"modelInstalled"`
-	DataDir             string        `json:"dataDir"`
+	InstancesReasonCode inference.Reason `json:"instancesReasonCode"`
+	ModelInstalled      bool             `json:"modelInstalled"`
+	DataDir             string           `json:"dataDir"`
 }
 
 // Status reports the version, the execution provider, the pool size and the model.
@@ -149,8 +150,8 @@ func (a *App) Status() Status {
 	if s.Provider == "" {
 		s.Provider = "none"
 	}
-	s.Synthesizing, s.Instances, s.InstancesReason = a.studio.Synthesizing()
-	s.InstancesReasonCode = studio.ReasonOf(s.InstancesReason)
+	s.Synthesizing, s.Instances, s.InstancesReasonCode = a.studio.Synthesizing()
+	s.InstancesReason = s.InstancesReasonCode.Text
 	return s
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/viettts-studio/studio/backend/audio/player"
 	"github.com/viettts-studio/studio/backend/studio"
 	"github.com/viettts-studio/studio/backend/system"
+	"github.com/viettts-studio/studio/inference"
 	"github.com/viettts-studio/studio/inference/bytesize"
 )
 
@@ -41,8 +42,8 @@ type EnginesEvent struct {
 	Instances int    `json:"instances"`
 	Reason    string `json:"reason"`
 	// ReasonCode is Reason as a code and parameters, for the window to translate.
-	ReasonCode studio.Reason `json:"reasonCode"`
-	Error      string        `json:"error,omitempty"`
+	ReasonCode inference.Reason `json:"reasonCode"`
+	Error      string           `json:"error,omitempty"`
 }
 
 // restartEngines rebuilds the engines from the stored settings and the installed model, in the
@@ -54,8 +55,8 @@ func (a *App) restartEngines() {
 			ev.Error = err.Error()
 			a.log.Warn("synthesis not restarted", "err", err)
 		}
-		ev.Running, ev.Instances, ev.Reason = a.studio.Synthesizing()
-		ev.ReasonCode = studio.ReasonOf(ev.Reason)
+		ev.Running, ev.Instances, ev.ReasonCode = a.studio.Synthesizing()
+		ev.Reason = ev.ReasonCode.Text
 		a.emit("engines", ev)
 	})
 }
@@ -69,8 +70,8 @@ func (a *App) startSynthesis() {
 			return
 		}
 		ev := EnginesEvent{}
-		ev.Running, ev.Instances, ev.Reason = a.studio.Synthesizing()
-		ev.ReasonCode = studio.ReasonOf(ev.Reason)
+		ev.Running, ev.Instances, ev.ReasonCode = a.studio.Synthesizing()
+		ev.Reason = ev.ReasonCode.Text
 		a.emit("engines", ev)
 	})
 }
@@ -83,9 +84,9 @@ type DeviceInfo struct {
 	Instances int            `json:"instances"`
 	Reason    string         `json:"reason"`
 	// ReasonCode is Reason as a code and parameters, for the window to translate.
-	ReasonCode studio.Reason `json:"reasonCode"`
-	GPUs       []GPUView     `json:"gpus"`
-	GPUNote    string        `json:"gpuNote,omitempty"`
+	ReasonCode inference.Reason `json:"reasonCode"`
+	GPUs       []GPUView        `json:"gpus"`
+	GPUNote    string           `json:"gpuNote,omitempty"`
 }
 
 // ProviderView is one execution provider and whether it can run here.
@@ -113,8 +114,8 @@ func (a *App) Device() DeviceInfo {
 	for _, g := range r.GPU.Devices {
 		d.GPUs = append(d.GPUs, GPUView{Name: g.Name, FreeBytes: g.FreeBytes, Total: g.TotalBytes})
 	}
-	d.Running, d.Instances, d.Reason = a.studio.Synthesizing()
-	d.ReasonCode = studio.ReasonOf(d.Reason)
+	d.Running, d.Instances, d.ReasonCode = a.studio.Synthesizing()
+	d.Reason = d.ReasonCode.Text
 	return d
 }
 

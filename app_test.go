@@ -14,6 +14,7 @@ import (
 	"github.com/viettts-studio/studio/backend/audio/player"
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/backend/studio"
+	"github.com/viettts-studio/studio/inference"
 	"github.com/viettts-studio/studio/inference/testengine"
 	"github.com/viettts-studio/studio/inference/viettts"
 )
@@ -44,7 +45,7 @@ func newTestApp(t *testing.T) *testApp {
 		t.Fatal(err)
 	}
 	f := testengine.NewFactory(testengine.Config{Latency: time.Millisecond})
-	st, err := studio.Open(t.Context(), dirs, studio.Engines{Factory: f.New, ModelID: "test", Size: 1, Reason: "test", DefaultVoice: "nam"}, nil)
+	st, err := studio.Open(t.Context(), dirs, studio.Engines{Factory: f.New, ModelID: "test", Size: 1, Reason: inference.Reason{Text: "test"}, DefaultVoice: "nam"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

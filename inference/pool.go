@@ -42,7 +42,7 @@ type PoolEvent struct {
 	State    InstanceState
 	// Size is the effective number of instances after the change, and Reason says why.
 	Size   int
-	Reason string
+	Reason Reason
 	// Err is the failure behind a failed or retired state, or nil.
 	Err error
 }
@@ -60,7 +60,7 @@ type PoolConfig struct {
 	Factory Factory
 	// Size is the number of instances (at least 1), usually from ResolveSize; Reason says why.
 	Size   int
-	Reason string
+	Reason Reason
 	// OnEvent, if set, receives every PoolEvent. It is called from pool goroutines, in order per
 	// instance, and must not block for long or call back into the pool.
 	OnEvent func(PoolEvent)
@@ -88,7 +88,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	size    int    // effective size
-	reason  string // why size is what it is
+	reason  Reason // why size is what it is
 	states  []InstanceState
 	alive   int // instances loading, idle or busy
 	lastErr error
@@ -152,7 +152,7 @@ func (p *Pool) Start() {
 }
 
 // Size returns the effective number of instances and why.
-func (p *Pool) Size() (int, string) {
+func (p *Pool) Size() (int, Reason) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.size, p.reason
@@ -266,11 +266,11 @@ func (p *Pool) build(index int, rebuild bool) {
 		p.setLocked(index, StateFailed, err)
 		p.mu.Unlock()
 	}
-	p.retire(index, fmt.Errorf("instance %d failed to build %d times: %w", index, p.cfg.MaxBuildAttempts, err),
-		fmt.Sprintf("instance %d could not be started", index))
+	p.retire(index, fmt.Errorf("instance %d failed to build %d times: %w", index, p.cfg.MaxBuildAttempts, err), "instance-failed")
 }
 
-// retire takes an instance out of service for good. A non-empty why changes the reason.
+// retire takes an instance out of service for good. A non-empty why (a reason code with the
+// parameters instance and n) changes the reason.
 func (p *Pool) retire(index int, err error, why string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -284,7 +284,7 @@ func (p *Pool) retireLocked(index int, err error, why string) {
 		p.lastErr = err
 	}
 	if why != "" {
-		p.reason = fmt.Sprintf("%s; running %d instance(s)", why, p.size)
+		p.reason = NewReason(why, "instance", index, "n", p.size)
 	}
 	p.setLocked(index, StateRetired, err)
 	if !p.closed {
@@ -363,7 +363,7 @@ func (l *Lease) Release() {
 	p.setLocked(l.in.index, StateFailed, l.failure)
 	shrink := l.class == ClassOutOfMemory && p.alive > 1
 	if shrink {
-		p.retireLocked(l.in.index, l.failure, fmt.Sprintf("instance %d ran out of memory", l.in.index))
+		p.retireLocked(l.in.index, l.failure, "instance-oom")
 	} else {
 		p.wg.Add(1) // before unlocking, so that Close waits for the rebuild
 	}
@@ -402,7 +402,7 @@ const MaxInstances = 16
 // "auto" (on CUDA: as many as fit the free device memory after the reserve; on CPU: cores ÷
 // threads), or a number from 1 to MaxInstances. On CPU, instances × threads never exceeds the
 // cores.
-func ResolveSize(setting string, hw Hardware) (int, string, error) {
+func ResolveSize(setting string, hw Hardware) (int, Reason, error) {
 	if hw.PerInstance == 0 {
 		hw.PerInstance = 3_400_000_000
 	}
@@ -420,13 +420,13 @@ func ResolveSize(setting string, hw Hardware) (int, string, error) {
 	switch setting {
 	case "", "default":
 		if hw.CUDA {
-			return 2, "2 instances: the default on a CUDA GPU", nil
+			return 2, NewReason("cuda-default"), nil
 		}
 		n := min(2, cpuFit)
-		return n, fmt.Sprintf("%d instance(s) on CPU: %d cores, %d threads each", n, hw.Cores, hw.ThreadsPerInstance), nil
+		return n, NewReason("cpu-default", "n", n, "cores", hw.Cores, "threads", hw.ThreadsPerInstance), nil
 	case "auto":
 		if !hw.CUDA {
-			return cpuFit, fmt.Sprintf("auto on CPU: %d cores ÷ %d threads per instance", hw.Cores, hw.ThreadsPerInstance), nil
+			return cpuFit, NewReason("cpu-auto", "cores", hw.Cores, "threads", hw.ThreadsPerInstance), nil
 		}
 		var free, total uint64
 		ok := false
@@ -434,22 +434,22 @@ func ResolveSize(setting string, hw Hardware) (int, string, error) {
 			free, total, ok = hw.FreeMemory()
 		}
 		if !ok {
-			return 2, "auto: free GPU memory could not be read, so the default of 2 instances", nil
+			return 2, NewReason("cuda-auto-unknown"), nil
 		}
 		n := 0
 		if free > hw.Reserve {
 			n = int((free - hw.Reserve) / hw.PerInstance)
 		}
 		n = max(1, min(n, MaxInstances))
-		return n, fmt.Sprintf("auto: %d instance(s) fit %s free of %s GPU memory (%s each, %s kept in reserve)",
-			n, bytesize.FormatU(free), bytesize.FormatU(total), bytesize.FormatU(hw.PerInstance), bytesize.FormatU(hw.Reserve)), nil
+		return n, NewReason("cuda-auto-estimate", "n", n, "free", bytesize.FormatU(free), "total", bytesize.FormatU(total), "each", bytesize.FormatU(hw.PerInstance),
+			"reserve", bytesize.FormatU(hw.Reserve)), nil
 	}
 	n, err := strconv.Atoi(setting)
 	if err != nil || n < 1 || n > MaxInstances {
-		return 0, "", fmt.Errorf("setting instances=%q is not valid: use auto, default, or a number from 1 to %d", setting, MaxInstances)
+		return 0, Reason{}, fmt.Errorf("setting instances=%q is not valid: use auto, default, or a number from 1 to %d", setting, MaxInstances)
 	}
 	if !hw.CUDA && n > cpuFit {
-		return cpuFit, fmt.Sprintf("%d instance(s) asked, %d run on CPU: %d cores, %d threads each", n, cpuFit, hw.Cores, hw.ThreadsPerInstance), nil
+		return cpuFit, NewReason("cpu-capped", "asked", n, "n", cpuFit, "cores", hw.Cores, "threads", hw.ThreadsPerInstance), nil
 	}
-	return n, fmt.Sprintf("%d instance(s), as set", n), nil
+	return n, NewReason("as-set", "n", n), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func (r *poolRecorder) wait(t *testing.T, what string, ok func(inference.PoolEve
 
 func startTestPool(t *testing.T, f *testengine.Factory, size int, rec *poolRecorder) *inference.Pool {
 	t.Helper()
-	cfg := inference.PoolConfig{Factory: f.New, Size: size, Reason: "test", Logger: poolTestLogger(),
+	cfg := inference.PoolConfig{Factory: f.New, Size: size, Reason: inference.Reason{Text: "test"}, Logger: poolTestLogger(),
 		BuildBackoff: func(int) time.Duration { return time.Millisecond }}
 	if rec != nil {
 		cfg.OnEvent = rec.on
@@ -191,8 +192,9 @@ func TestRepeatedOutOfMemoryDegradesThePoolToOne(t *testing.T) {
 	ev := rec.wait(t, "pool at one instance", func(ev inference.PoolEvent) bool {
 		return ev.Instance == -1 && ev.State == inference.StateRetired && ev.Size == 1
 	})
-	if n, reason := p.Size(); n != 1 || reason != ev.Reason || ev.Reason == "" {
-		t.Fatalf("size %d %q, event %q", n, reason, ev.Reason)
+	if n, reason := p.Size(); n != 1 || reason.Text != ev.Reason.Text || ev.Reason.Code != "instance-oom" ||
+		ev.Reason.Params["n"] != "1" || ev.Reason.Text != "instance "+ev.Reason.Params["instance"]+" ran out of memory; running 1 instance(s)" {
+		t.Fatalf("size %d %+v, event %+v", n, reason, ev.Reason)
 	}
 	t.Logf("event reason: %s", ev.Reason)
 	// The last instance is rebuilt, never retired.
@@ -286,8 +288,12 @@ func TestResolveSize(t *testing.T) {
 		if (err != nil) != c.bad || n != c.want {
 			t.Errorf("ResolveSize(%q, %+v) = %d, %q, %v; want %d", c.setting, c.hw, n, reason, err, c.want)
 		}
-		if err == nil && reason == "" {
-			t.Errorf("ResolveSize(%q) gave no reason", c.setting)
+		if err != nil {
+			continue
+		}
+		// Every reason is one of the templates, with all its parameters filled in.
+		if _, ok := inference.ReasonTemplates[reason.Code]; !ok || reason.Text == "" || strings.ContainsAny(reason.Text, "{}") {
+			t.Errorf("ResolveSize(%q) gave the reason %+v", c.setting, reason)
 		}
 	}
 }

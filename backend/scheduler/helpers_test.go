@@ -55,7 +55,7 @@ func setup(t testing.TB, dir string, o options) *bundle {
 		t.Fatal(err)
 	}
 	b := &bundle{st: st, cache: cache, bus: events.NewBus(0), factory: testengine.NewFactory(o.engine)}
-	b.pool = inference.NewPool(inference.PoolConfig{Factory: b.factory.New, Size: o.size, Reason: "test",
+	b.pool = inference.NewPool(inference.PoolConfig{Factory: b.factory.New, Size: o.size, Reason: inference.Reason{Text: "test"},
 		OnEvent: scheduler.PoolEvents(b.bus), Logger: quiet(), BuildBackoff: func(int) time.Duration { return time.Millisecond }})
 	b.sched = scheduler.New(scheduler.Config{Store: st, Pool: b.pool, Cache: cache, Bus: b.bus, ModelID: "test-model",
 		Pipeline: "test", MaxAttempts: o.maxAttempts, Backoff: func(int) time.Duration { return time.Millisecond }, Logger: quiet()})

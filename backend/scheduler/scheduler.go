@@ -91,7 +91,7 @@ func New(cfg Config) *Scheduler {
 // PoolEvents returns a pool OnEvent hook that publishes instance states on bus.
 func PoolEvents(bus *events.Bus) func(inference.PoolEvent) {
 	return func(ev inference.PoolEvent) {
-		e := events.InstanceState{Instance: ev.Instance, State: string(ev.State), Size: ev.Size, Reason: ev.Reason}
+		e := events.InstanceState{Instance: ev.Instance, State: string(ev.State), Size: ev.Size, Reason: ev.Reason.Text}
 		if ev.Err != nil {
 			e.Err = ev.Err.Error()
 		}

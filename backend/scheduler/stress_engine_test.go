@@ -75,7 +75,7 @@ func runEngineStress(t *testing.T, cfg ort.SessionConfig, total, cancelEvery int
 	var poolMu sync.Mutex
 	var poolFailures []string
 	publish := scheduler.PoolEvents(bus)
-	pool := inference.NewPool(inference.PoolConfig{Factory: viettts.Factory(bundleDir, opts), Size: 2, Reason: "engine stress",
+	pool := inference.NewPool(inference.PoolConfig{Factory: viettts.Factory(bundleDir, opts), Size: 2, Reason: inference.Reason{Text: "engine stress"},
 		Logger: quietLogger(), OnEvent: func(ev inference.PoolEvent) {
 			if ev.State == inference.StateFailed || ev.State == inference.StateRetired {
 				poolMu.Lock()

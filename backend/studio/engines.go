@@ -80,7 +80,7 @@ func VietTTSEngines(ctx context.Context, dirs home.Dirs, set EngineSettings, log
 	if err != nil {
 		return Engines{}, err
 	}
-	e := Engines{ModelID: modelID(b), Size: size, Reason: fmt.Sprintf("%s (%s)", reason, prov), Tokens: tok}
+	e := Engines{ModelID: modelID(b), Size: size, Reason: reason.On(string(prov)), Tokens: tok}
 	if len(b.Manifest.Voices) > 0 {
 		e.DefaultVoice = b.Manifest.Voices[0].ID
 	}
@@ -115,7 +115,7 @@ func measureCUDA(ctx context.Context, e *Engines, set EngineSettings, log *slog.
 		log.Warn("measuring the GPU pool failed: the pool keeps its estimated size", "err", err)
 		return
 	}
-	e.Size, e.Reason, e.Factory = sz.Size, sz.Reason+" (cuda)", sz.Factory(e.Factory)
+	e.Size, e.Reason, e.Factory = sz.Size, sz.Reason.On(string(ort.CUDA)), sz.Factory(e.Factory)
 }
 
 // modelID names a bundle in render keys: its model id and the hash of its first graph, so a

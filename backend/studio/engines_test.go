@@ -25,7 +25,7 @@ func TestTheStudioNarratesWithTheVietTTSPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Size != 2 || e.DefaultVoice != "lan" || !strings.HasPrefix(e.ModelID, "random") || !strings.Contains(e.Reason, "cpu") {
+	if e.Size != 2 || e.DefaultVoice != "lan" || !strings.HasPrefix(e.ModelID, "random") || e.Reason.Params["provider"] != "cpu" || !strings.HasSuffix(e.Reason.Text, " (cpu)") || e.Reason.Code != "as-set" {
 		t.Fatalf("engines %+v", e)
 	}
 	s, err := Open(t.Context(), dirs, e, nil)

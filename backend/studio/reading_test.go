@@ -9,6 +9,7 @@ import (
 
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/backend/store"
+	"github.com/viettts-studio/studio/inference"
 	"github.com/viettts-studio/studio/inference/testengine"
 	"github.com/viettts-studio/studio/inference/viettts"
 )
@@ -162,7 +163,7 @@ func TestASynthesisOfTheOldVoiceIsDiscarded(t *testing.T) {
 			}
 			return nil
 		}})
-	s, err := Open(t.Context(), dirs, Engines{Factory: f.New, ModelID: "test", Size: 2, Reason: "test", DefaultVoice: "nam"}, nil)
+	s, err := Open(t.Context(), dirs, Engines{Factory: f.New, ModelID: "test", Size: 2, Reason: inference.Reason{Text: "test"}, DefaultVoice: "nam"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

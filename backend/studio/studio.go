@@ -44,7 +44,7 @@ type Engines struct {
 	// ModelID identifies the model in render keys (a new model renders afresh).
 	ModelID string
 	Size    int
-	Reason  string
+	Reason  inference.Reason
 	// Tokens measures text the way the model's tokenizer does, for segmentation; nil approximates.
 	Tokens segment.TokenCounter
 	// DefaultVoice is the voice new projects read with.
@@ -165,11 +165,11 @@ func (s *Studio) Cache() *render.Cache { return s.cache }
 func (s *Studio) Subscribe() *events.Subscription { return s.bus.Subscribe() }
 
 // Synthesizing reports whether engines are running, how many, and why that many.
-func (s *Studio) Synthesizing() (running bool, size int, reason string) {
+func (s *Studio) Synthesizing() (running bool, size int, reason inference.Reason) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.pool == nil {
-		return false, 0, ErrNoEngines.Error()
+		return false, 0, inference.NewReason("no-model")
 	}
 	n, why := s.pool.Size()
 	return true, n, why

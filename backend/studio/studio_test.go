@@ -32,7 +32,7 @@ func open(t *testing.T) (*Studio, *testengine.Factory) {
 		t.Fatal(err)
 	}
 	f := testengine.NewFactory(testengine.Config{Latency: time.Millisecond})
-	s, err := Open(t.Context(), dirs, Engines{Factory: f.New, ModelID: "test", Size: 2, Reason: "test", DefaultVoice: "nam"}, nil)
+	s, err := Open(t.Context(), dirs, Engines{Factory: f.New, ModelID: "test", Size: 2, Reason: inference.Reason{Text: "test"}, DefaultVoice: "nam"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

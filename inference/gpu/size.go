@@ -38,7 +38,7 @@ type SizeProbe struct {
 // the measurement built and warmed; Factory hands them to the pool so none is built twice.
 type Sizing struct {
 	Size   int
-	Reason string
+	Reason inference.Reason
 	// Before is the memory in use before the first instance; PerInstance the most one instance
 	// added at its peak (the first includes the CUDA context, so it is the larger); Free what
 	// was left after the measured instances.
@@ -107,23 +107,25 @@ func MeasureSize(ctx context.Context, setting string, p SizeProbe) (*Sizing, err
 	fit := min(s.fit(p), target)
 	if !auto {
 		s.Size = min(target, fit)
+		peak, free, reserve := s.memory(p)
 		switch {
 		case s.Size < target:
-			s.Reason = fmt.Sprintf("%d instance(s) asked, %d fit: %s", target, s.Size, s.memoryNote(p))
+			s.Reason = inference.NewReason("cuda-capped", "asked", target, "n", s.Size, "peak", peak, "free", free, "reserve", reserve)
 		case setting == "" || setting == "default":
-			s.Reason = fmt.Sprintf("2 instances, the default on a CUDA GPU (%s)", s.memoryNote(p))
+			s.Reason = inference.NewReason("cuda-default-measured", "peak", peak, "free", free, "reserve", reserve)
 		default:
-			s.Reason = fmt.Sprintf("%d instance(s), as set (%s)", s.Size, s.memoryNote(p))
+			s.Reason = inference.NewReason("as-set-measured", "n", s.Size, "peak", peak, "free", free, "reserve", reserve)
 		}
 		log.Info("pool sized by measurement", "size", s.Size, "reason", s.Reason)
 		return s, nil
 	}
-	why := ""
+	var why *inference.Reason
 	for len(s.engines) < fit {
 		_, err := s.grow(ctx, p)
 		if err != nil {
 			if inference.Classify(err) == inference.ClassOutOfMemory {
-				why = fmt.Sprintf("instance %d ran out of memory while loading", len(s.engines)+1)
+				r := inference.NewReason("cuda-auto-oom", "n", len(s.engines), "instance", len(s.engines)+1)
+				why = &r
 				break
 			}
 			s.Close()
@@ -140,20 +142,24 @@ func MeasureSize(ctx context.Context, setting string, p SizeProbe) (*Sizing, err
 		prev := s.Rates[len(s.Rates)-1]
 		s.Rates = append(s.Rates, rate)
 		if rate < prev*(1+p.MinGain) {
-			why = fmt.Sprintf("instance %d added %.0f%% throughput (%.2f → %.2f s of audio per second), less than %.0f%%",
-				len(s.engines), 100*(rate/prev-1), prev, rate, 100*p.MinGain)
+			n := len(s.engines)
 			s.drop()
+			r := inference.NewReason("cuda-auto-gain", "n", len(s.engines), "instance", n, "gain", fmt.Sprintf("%.0f", 100*(rate/prev-1)),
+				"from", fmt.Sprintf("%.2f", prev), "to", fmt.Sprintf("%.2f", rate), "min", fmt.Sprintf("%.0f", 100*p.MinGain))
+			why = &r
 			break
 		}
 	}
 	s.Size = len(s.engines)
-	if why == "" && s.Size == p.Max {
-		why = fmt.Sprintf("the most allowed (%d); %s", p.Max, s.memoryNote(p))
+	peak, free, reserve := s.memory(p)
+	switch {
+	case why != nil:
+		s.Reason = *why
+	case s.Size == p.Max:
+		s.Reason = inference.NewReason("cuda-auto-max", "n", s.Size, "max", p.Max, "peak", peak, "free", free, "reserve", reserve)
+	default:
+		s.Reason = inference.NewReason("cuda-auto-memory", "n", s.Size, "peak", peak, "free", free, "reserve", reserve)
 	}
-	if why == "" {
-		why = s.memoryNote(p)
-	}
-	s.Reason = fmt.Sprintf("auto: %d instance(s): %s", s.Size, why)
 	log.Info("pool sized by measurement", "size", s.Size, "reason", s.Reason, "rates", s.Rates)
 	return s, nil
 }
@@ -199,10 +205,10 @@ func (s *Sizing) fit(p SizeProbe) int {
 	return max(1, min(n, inference.MaxInstances))
 }
 
-func (s *Sizing) memoryNote(p SizeProbe) string {
+// memory formats the parameters of the measured reasons: one instance's peak, the memory free, the reserve, in GiB.
+func (s *Sizing) memory(p SizeProbe) (peak, free, reserve string) {
 	const g = 1 << 30
-	return fmt.Sprintf("one instance took %.2f GiB at its peak on the longest segment; %.1f GiB free, %.1f GiB kept in reserve",
-		float64(s.PerInstance)/g, float64(s.Free)/g, float64(p.Reserve)/g)
+	return fmt.Sprintf("%.2f", float64(s.PerInstance)/g), fmt.Sprintf("%.1f", float64(s.Free)/g), fmt.Sprintf("%.1f", float64(p.Reserve)/g)
 }
 
 // throughput runs the warm-up segment on every built instance at once and returns the audio

@@ -109,7 +109,7 @@ func TestSizingCapsTheSettingAtWhatFitsTheMeasuredPeak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Size != c.size || !strings.Contains(s.Reason, c.reason) {
+		if s.Size != c.size || !strings.Contains(s.Reason.Text, c.reason) {
 			t.Errorf("setting %q: %d instances (%s), want %d (%s)", c.setting, s.Size, s.Reason, c.size, c.reason)
 		}
 		if s.PerInstance != 2*gib+gib/2 || s.Before != gib/2 || len(s.Rates) != 1 {
@@ -140,7 +140,7 @@ func TestAutoGrowsWhileMemoryAndThroughputAllowAndHandsItsEnginesToThePool(t *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Size != 3 || len(s.Rates) != 3 || !strings.HasPrefix(s.Reason, "auto: 3 instance(s)") {
+	if s.Size != 3 || len(s.Rates) != 3 || !strings.HasPrefix(s.Reason.Text, "auto: 3 instance(s)") {
 		t.Fatalf("auto: %d instances, rates %v: %s", s.Size, s.Rates, s.Reason)
 	}
 	pool := inference.NewPool(inference.PoolConfig{Factory: s.Factory(d.factory(f)), Size: s.Size, Reason: s.Reason, Logger: quiet()})
@@ -192,7 +192,7 @@ func TestAutoStopsWhenAnotherInstanceAddsTooLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Size != 1 || len(s.Rates) != 2 || !strings.Contains(s.Reason, "instance 2 added") {
+	if s.Size != 1 || len(s.Rates) != 2 || !strings.Contains(s.Reason.Text, "instance 2 added") {
 		t.Errorf("auto with serialized engines: %d instances, rates %v: %s", s.Size, s.Rates, s.Reason)
 	}
 }
@@ -217,7 +217,7 @@ func TestAutoStopsAtItsCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Size != 2 || len(s.Growth) != 2 || len(s.Peaks) != 2 || !strings.Contains(s.Reason, "the most allowed (2)") {
+	if s.Size != 2 || len(s.Growth) != 2 || len(s.Peaks) != 2 || !strings.Contains(s.Reason.Text, "the most allowed (2)") {
 		t.Errorf("auto capped at 2: %d instances, growth %v, peaks %v: %s", s.Size, s.Growth, s.Peaks, s.Reason)
 	}
 }
