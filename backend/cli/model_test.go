@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,9 +14,9 @@ import (
 	"time"
 
 	"github.com/viettts-studio/studio/inference/bundle"
-	"github.com/viettts-studio/studio/inference/checkpoint/checkpointtest"
 	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/download"
+	"github.com/viettts-studio/studio/inference/tinymodel"
 )
 
 // runIn runs the CLI with VIETTTS_STUDIO_HOME=home.
@@ -68,25 +67,14 @@ func TestModelCommandsWithoutAModelSayHowToGetOne(t *testing.T) {
 	}
 }
 
-// tinyOfficialFolder writes the published file set at tiny size: the three checkpoints (PyTorch
-// format), config.yaml, a tokenizer and a voice sample.
+// tinyOfficialFolder writes the published file set at the tiny test dimensions (tinymodel.WriteCheckpoint)
+// into a temporary folder.
 func tinyOfficialFolder(t *testing.T) string {
 	t.Helper()
-	d := compiler.TinyDims()
 	dir := t.TempDir()
-	for name, specs := range map[string][]compiler.ParamSpec{
-		compiler.FileLLM: compiler.LLMSpecs(d), compiler.FileFlow: compiler.FlowSpecs(d), compiler.FileHiFT: compiler.HiFTCheckpointSpecs(d),
-	} {
-		w := compiler.RandomWeights(specs, 1, nil).(checkpointtest.Tensors)
-		if err := checkpointtest.Write(filepath.Join(dir, name), w); err != nil {
-			t.Fatal(err)
-		}
+	if err := tinymodel.WriteCheckpoint(dir); err != nil {
+		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf("sample_rate: %d\ntext_encoder_input_size: %d\nllm_input_size: %d\nllm_output_size: %d\nspk_embed_dim: %d\n"+
-		"llm: !new:viettts.llm.llm.TransformerLM\n    text_token_size: %d\n    speech_token_size: %d\n",
-		d.SampleRate, d.LLM.TextEmbed, d.LLM.Model, d.LLM.Model, d.SpeakerEmbed, d.LLM.TextVocab, d.SpeechTokens)
-	os.WriteFile(filepath.Join(dir, compiler.FileConfig), []byte(cfg), 0o644)
-	os.WriteFile(filepath.Join(dir, compiler.FileTokenizer), []byte("IQ== 0\nIg== 1\n"), 0o644)
 	return dir
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,32 +15,19 @@ import (
 
 	"github.com/viettts-studio/studio/backend/home"
 	"github.com/viettts-studio/studio/inference/bundle"
-	"github.com/viettts-studio/studio/inference/checkpoint/checkpointtest"
 	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/download"
+	"github.com/viettts-studio/studio/inference/tinymodel"
 )
 
-// tinyCheckpoint writes the published file set at the tiny test dimensions: the three
-// checkpoints in the PyTorch format, config.yaml and a tokenizer.
+// tinyCheckpoint writes the published file set at the tiny test dimensions (tinymodel.WriteCheckpoint)
+// into a temporary folder.
 func tinyCheckpoint(t *testing.T) string {
 	t.Helper()
-	d := compiler.TinyDims()
 	dir := t.TempDir()
-	for name, specs := range map[string][]compiler.ParamSpec{
-		compiler.FileLLM: compiler.LLMSpecs(d), compiler.FileFlow: compiler.FlowSpecs(d), compiler.FileHiFT: compiler.HiFTCheckpointSpecs(d),
-	} {
-		w := compiler.RandomWeights(specs, 1, nil).(checkpointtest.Tensors)
-		if err := checkpointtest.Write(filepath.Join(dir, name), w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := fmt.Sprintf("sample_rate: %d\ntext_encoder_input_size: %d\nllm_input_size: %d\nllm_output_size: %d\nspk_embed_dim: %d\n"+
-		"llm: !new:viettts.llm.llm.TransformerLM\n    text_token_size: %d\n    speech_token_size: %d\n",
-		d.SampleRate, d.LLM.TextEmbed, d.LLM.Model, d.LLM.Model, d.SpeakerEmbed, d.LLM.TextVocab, d.SpeechTokens)
-	if err := os.WriteFile(filepath.Join(dir, compiler.FileConfig), []byte(cfg), 0o644); err != nil {
+	if err := tinymodel.WriteCheckpoint(dir); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, compiler.FileTokenizer), []byte("IQ== 0\nIg== 1\n"), 0o644)
 	return dir
 }
 

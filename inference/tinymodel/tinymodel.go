@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/viettts-studio/studio/inference/bundle"
+	"github.com/viettts-studio/studio/inference/checkpoint/checkpointtest"
 	"github.com/viettts-studio/studio/inference/compiler"
 	"github.com/viettts-studio/studio/inference/viettts"
 	"github.com/viettts-studio/studio/inference/viettts/standin"
@@ -147,4 +148,29 @@ func Shared(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return sharedDir, nil
+}
+
+// WriteCheckpoint writes the published VietTTS file set at the tiny test dimensions into dir, as a
+// user's download or install folder holds it: llm.pt, flow.pt and hift.pt in the PyTorch format
+// (random weights, seed 1), a config.yaml laid out like VietTTS's, and a two-entry tokenizer.
+func WriteCheckpoint(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	d := compiler.TinyDims()
+	for name, specs := range map[string][]compiler.ParamSpec{
+		compiler.FileLLM: compiler.LLMSpecs(d), compiler.FileFlow: compiler.FlowSpecs(d), compiler.FileHiFT: compiler.HiFTCheckpointSpecs(d),
+	} {
+		w := compiler.RandomWeights(specs, 1, nil).(checkpointtest.Tensors)
+		if err := checkpointtest.Write(filepath.Join(dir, name), w); err != nil {
+			return err
+		}
+	}
+	cfg := fmt.Sprintf("sample_rate: %d\ntext_encoder_input_size: %d\nllm_input_size: %d\nllm_output_size: %d\nspk_embed_dim: %d\n"+
+		"llm: !new:viettts.llm.llm.TransformerLM\n    text_token_size: %d\n    speech_token_size: %d\n",
+		d.SampleRate, d.LLM.TextEmbed, d.LLM.Model, d.LLM.Model, d.SpeakerEmbed, d.LLM.TextVocab, d.SpeechTokens)
+	if err := os.WriteFile(filepath.Join(dir, compiler.FileConfig), []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, compiler.FileTokenizer), []byte("IQ== 0\nIg== 1\n"), 0o644)
 }

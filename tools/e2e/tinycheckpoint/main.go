@@ -10,10 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/viettts-studio/studio/inference/checkpoint/checkpointtest"
-	"github.com/viettts-studio/studio/inference/compiler"
+	"github.com/viettts-studio/studio/inference/tinymodel"
 )
 
 func main() {
@@ -23,30 +21,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tinycheckpoint: -out DIR is required")
 		os.Exit(2)
 	}
-	if err := write(*out); err != nil {
+	if err := tinymodel.WriteCheckpoint(*out); err != nil {
 		fmt.Fprintf(os.Stderr, "tinycheckpoint: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-func write(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	d := compiler.TinyDims()
-	for name, specs := range map[string][]compiler.ParamSpec{
-		compiler.FileLLM: compiler.LLMSpecs(d), compiler.FileFlow: compiler.FlowSpecs(d), compiler.FileHiFT: compiler.HiFTCheckpointSpecs(d),
-	} {
-		w := compiler.RandomWeights(specs, 1, nil).(checkpointtest.Tensors)
-		if err := checkpointtest.Write(filepath.Join(dir, name), w); err != nil {
-			return err
-		}
-	}
-	cfg := fmt.Sprintf("sample_rate: %d\ntext_encoder_input_size: %d\nllm_input_size: %d\nllm_output_size: %d\nspk_embed_dim: %d\n"+
-		"llm: !new:viettts.llm.llm.TransformerLM\n    text_token_size: %d\n    speech_token_size: %d\n",
-		d.SampleRate, d.LLM.TextEmbed, d.LLM.Model, d.LLM.Model, d.SpeakerEmbed, d.LLM.TextVocab, d.SpeechTokens)
-	if err := os.WriteFile(filepath.Join(dir, compiler.FileConfig), []byte(cfg), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, compiler.FileTokenizer), []byte("IQ== 0\nIg== 1\n"), 0o644)
 }
