@@ -21,7 +21,7 @@ func addCommand() Command {
 			enc := fs.String("encoding", "", "character encoding of text files (default: detect); e.g. utf-8, utf-16le, cp1258, tcvn3, vni")
 			voice := fs.String("voice", "", "voice to read with (default: the model's first voice)")
 			if err := fs.Parse(args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			if fs.NArg() == 0 {
 				fs.Usage()

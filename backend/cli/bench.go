@@ -42,7 +42,7 @@ func benchCommand() Command {
 			speechTokens := fs.Int("speech-tokens", 125, "speech tokens per segment (125 = 5 s); random weights never stop on their own")
 			decodeSteps := fs.Int("decode-steps", 5, "decode steps timed at each cache length")
 			if err := fs.Parse(args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			counts, err := parseCounts(*instances)
 			if err != nil {

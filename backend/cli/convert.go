@@ -106,7 +106,7 @@ func convertCommand() Command {
 			xf := registerExportFlags(fs)
 			maxSpeech := fs.Int("max-speech-tokens", 0, "cap the speech tokens of each segment (0: the model's own 20-per-text-token limit); for random-weight test models, which never stop on their own")
 			if err := parseInterspersed(fs, args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			if fs.NArg() != 1 {
 				fs.Usage()

@@ -16,7 +16,7 @@ func doctorCommand() Command {
 			fs := newFlags(env, "doctor", "[--json]")
 			asJSON := fs.Bool("json", false, "print the report as JSON")
 			if err := fs.Parse(args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			r := system.Diagnose(env.Dirs)
 			if *asJSON {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,4 +85,26 @@ func mustDirs(t *testing.T) home.Dirs {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Every command and model subcommand answers -h with its usage and exit status 0 (nothing else
+// runs), and a flag it does not know with status 2.
+func TestEveryCommandAnswersHelp(t *testing.T) {
+	cmds := [][]string{{"model", "install"}, {"model", "download"}, {"model", "rebuild"}, {"model", "remove-source"},
+		{"model", "verify"}, {"model", "info"}, {"model", "build-random"}}
+	for _, c := range commands() {
+		if c.Name != "model" && c.Name != "version" {
+			cmds = append(cmds, []string{c.Name})
+		}
+	}
+	for _, args := range cmds {
+		_, errOut, code := run(t, "", append(slices.Clone(args), "-h")...)
+		if code != 0 || !strings.Contains(errOut, "usage: viettts-studio "+strings.Join(args, " ")) {
+			t.Errorf("%v -h: code %d, stderr:\n%s", args, code, errOut)
+		}
+		_, errOut, code = run(t, "", append(slices.Clone(args), "--no-such-flag")...)
+		if code != 2 || !strings.Contains(errOut, "no-such-flag") {
+			t.Errorf("%v --no-such-flag: code %d, stderr:\n%s", args, code, errOut)
+		}
+	}
 }

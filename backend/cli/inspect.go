@@ -57,7 +57,7 @@ func inspectCommand() Command {
 			tokFile := fs.String("tokenizer", "", "the model's multilingual.tiktoken file for exact segment lengths (default: an estimate)")
 			maxTokens := fs.Int("max-tokens", 30, "segment length limit in text tokens")
 			if err := parseInterspersed(fs, args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			if fs.NArg() != 1 {
 				fs.Usage()

@@ -23,7 +23,7 @@ func jobsCommand() Command {
 			all := fl.Bool("all", false, "also list finished jobs (done, failed, canceled)")
 			asJSON := fl.Bool("json", false, "print JSON instead of a table")
 			if err := fl.Parse(args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			if fl.NArg() > 0 {
 				fmt.Fprintf(env.Stderr, "jobs: unexpected argument %q\n", fl.Arg(0))

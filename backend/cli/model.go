@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -95,7 +94,7 @@ func modelInstall(ctx context.Context, env *Env, args []string) int {
 	voices := fs.String("voices", "", "folder of voice samples, when it is not DIR/samples")
 	cf := addCompileFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if *from == "" {
 		fmt.Fprintln(env.Stderr, "viettts-studio model install: --from DIR is required (the folder with llm.pt, flow.pt, hift.pt and config.yaml)")
@@ -106,10 +105,7 @@ func modelInstall(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "viettts-studio model install: %v\n", err)
 		return 2
 	}
-	out := *dir
-	if out == "" {
-		out = env.Dirs.Model()
-	}
+	out := modelDir(env, *dir)
 	src := compiler.Source{Dir: *from, Tokenizer: *tok, Voices: *voices}
 	if code := compileInto(ctx, env, src, out, opts); code != 0 {
 		return code
@@ -145,7 +141,7 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 	keep := fs.Bool("keep-downloads", true, "keep the downloaded checkpoint after installing, so that `model rebuild` can compile it again after an update without downloading (--keep-downloads=false removes it)")
 	cf := addCompileFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	fmt.Fprint(env.Stderr, licenseNotice)
 	if !*accept {
@@ -189,10 +185,7 @@ func modelDownload(ctx context.Context, env *Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "%s: %s, verified\n", f.Name, bytesize.Format(res.Size))
 		}
 	}
-	out := *dir
-	if out == "" {
-		out = env.Dirs.Model()
-	}
+	out := modelDir(env, *dir)
 	src := compiler.Source{Dir: dl}
 	if code := compileInto(ctx, env, src, out, opts); code != 0 {
 		return code
@@ -229,15 +222,9 @@ func modelRebuild(ctx context.Context, env *Env, args []string) int {
 	usage := fs.Usage
 	fs.Usage = func() { usage(); fmt.Fprint(env.Stderr, rebuildHelp) }
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return parseExit(err)
 	}
-	out := *dir
-	if out == "" {
-		out = env.Dirs.Model()
-	}
+	out := modelDir(env, *dir)
 	p := newModelProgress(env)
 	opts := compiler.Options{NoFP16: *noFP16, Progress: p.step}
 	if *dims != "" {
@@ -276,15 +263,9 @@ func modelRemoveSource(env *Env, args []string) int {
 	fs := newFlags(env, "model remove-source", "[--dir DIR]")
 	dir := fs.String("dir", "", "bundle folder whose source to forget (default: the app's model folder)")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return parseExit(err)
 	}
-	out := *dir
-	if out == "" {
-		out = env.Dirs.Model()
-	}
+	out := modelDir(env, *dir)
 	dl := studio.ModelDownloads(env.Dirs)
 	freed, err := studio.RemoveSource(out, dl)
 	if err != nil {
@@ -309,7 +290,7 @@ func modelVerify(ctx context.Context, env *Env, args []string) int {
 	fs := newFlags(env, "model verify", "[--dir DIR]")
 	dir := fs.String("dir", "", "bundle folder (default: the installed model)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	d := *dir
 	if d == "" {
@@ -332,7 +313,7 @@ func modelInfo(env *Env, args []string) int {
 	dir := fs.String("dir", "", "bundle folder (default: the installed model)")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	d := *dir
 	if d == "" {
@@ -414,7 +395,7 @@ func modelBuildRandom(ctx context.Context, env *Env, args []string) int {
 	voices := fs.String("voices", "", "folder of voice files to include")
 	cf := addCompileFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if *out == "" {
 		fmt.Fprintln(env.Stderr, "viettts-studio model build-random: --out DIR is required")
@@ -521,4 +502,12 @@ func modelReaderIsTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// modelDir is the bundle folder a model command works on: dir, or the app's model folder.
+func modelDir(env *Env, dir string) string {
+	if dir == "" {
+		return env.Dirs.Model()
+	}
+	return dir
 }

@@ -35,7 +35,7 @@ func normalizeCommand() Command {
 			tokFile := fs.String("tokenizer", "", "the model's multilingual.tiktoken file for exact segment lengths (default: an estimate)")
 			maxTokens := fs.Int("max-tokens", 30, "segment length limit in text tokens")
 			if err := fs.Parse(args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			if fs.NArg() > 0 {
 				fmt.Fprintf(env.Stderr, "normalize: unexpected argument %q: the text is read from stdin\n", fs.Arg(0))

@@ -34,7 +34,7 @@ func voicesCommand() Command {
 				args = args[1:]
 			}
 			if err := fs.Parse(args); err != nil {
-				return 2
+				return parseExit(err)
 			}
 			return voicesList(env, *bundleFlag)
 		},
@@ -95,7 +95,7 @@ func voicesAdd(ctx context.Context, env *Env, args []string) int {
 	ef := addEngineFlags(fs)
 	id := fs.String("id", "", "voice id (default: made from NAME)")
 	if err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()
