@@ -384,6 +384,20 @@ var migrations = []string{
 		WHERE id = new.job_id;
 	END;
 	DROP INDEX segments_state; -- every state change paid for it; only start-up recovery used it`,
+	// 4: takes, the seeds a segment was rendered with, in order (n). A change of what or how it
+	// reads (spoken text, voice, speed) makes them another sentence's takes: the trigger forgets
+	// them, whichever statement made the change.
+	`CREATE TABLE takes (
+		segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+		n          INTEGER NOT NULL,
+		seed       INTEGER NOT NULL,
+		PRIMARY KEY (segment_id, seed),
+		UNIQUE (segment_id, n)
+	) STRICT;
+	CREATE TRIGGER takes_forget_on_reading AFTER UPDATE OF spoken_text, voice, speed ON segments
+	WHEN old.spoken_text IS NOT new.spoken_text OR old.voice IS NOT new.voice OR old.speed IS NOT new.speed BEGIN
+		DELETE FROM takes WHERE segment_id = new.id;
+	END;`,
 }
 
 // SchemaVersion is the schema version this code writes.
