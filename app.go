@@ -370,6 +370,24 @@ func (a *App) SetReading(projectID, chapterID int64, voice string, speed float64
 	return a.studio.SetReading(a.bg(), store.Reading{ProjectID: projectID, ChapterID: chapterID, Voice: voice, Speed: speed})
 }
 
+// Takes says where a sentence stands among its takes (its renderings with different seeds):
+// how many there are and which one it reads with now (from 0).
+func (a *App) Takes(segmentID int64) (studio.Takes, error) {
+	return a.studio.Takes(a.bg(), segmentID)
+}
+
+// NewTake renders a sentence again with a new seed, ahead of bulk work, keeping its earlier takes;
+// a "segment" event says when it is done.
+func (a *App) NewTake(segmentID int64) (studio.Takes, error) {
+	return a.studio.NewTake(a.bg(), segmentID)
+}
+
+// UseTake goes back to take index (from 0) of a sentence: done at once with that take's audio
+// when it is still rendered (no synthesis), else rendered again with the same seed.
+func (a *App) UseTake(segmentID int64, index int) (studio.Takes, error) {
+	return a.studio.UseTake(a.bg(), segmentID, index)
+}
+
 // PlayerEvent is what the "player" event carries.
 type PlayerEvent struct {
 	Kind      string  `json:"kind"`

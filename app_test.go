@@ -296,3 +296,53 @@ func TestAChapterCanBeReadWithAnotherVoice(t *testing.T) {
 		t.Errorf("status reason %+v", s)
 	}
 }
+
+func TestANewTakeAndBackToTheFirst(t *testing.T) {
+	ta := newTestApp(t)
+	doc := filepath.Join(t.TempDir(), "lan-doc.md")
+	if err := os.WriteFile(doc, []byte("Câu thứ nhất. Câu thứ hai.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imp := ta.ImportFiles([]string{doc})
+	if len(imp) != 1 || imp[0].Error != "" {
+		t.Fatalf("import: %+v", imp)
+	}
+	if err := ta.studio.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ta.Project(imp[0].ProjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := ta.Segments(p.Chapters[0].ID)
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("segments %+v %v", segs, err)
+	}
+	id := segs[0].ID
+	first, _ := ta.studio.Store().Segment(t.Context(), id)
+	tk, err := ta.NewTake(id)
+	if err != nil || tk != (studio.Takes{SegmentID: id, Count: 2, Current: 1}) {
+		t.Fatalf("new take: %+v %v", tk, err)
+	}
+	if err := ta.studio.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := ta.studio.Store().Segment(t.Context(), id)
+	if second.State != "done" || second.RenderHash == first.RenderHash {
+		t.Fatalf("after the new take: %+v", second)
+	}
+	tk, err = ta.UseTake(id, 0)
+	if err != nil || tk.Current != 0 || tk.Count != 2 {
+		t.Fatalf("use take 1: %+v %v", tk, err)
+	}
+	back, _ := ta.studio.Store().Segment(t.Context(), id)
+	if back.State != "done" || back.RenderHash != first.RenderHash {
+		t.Fatalf("back on take 1: %+v", back)
+	}
+	if tk, err := ta.Takes(id); err != nil || tk.Current != 0 || tk.Count != 2 {
+		t.Fatalf("takes: %+v %v", tk, err)
+	}
+	if _, err := ta.UseTake(id, 5); err == nil {
+		t.Fatal("take 6 of 2 was used")
+	}
+}
