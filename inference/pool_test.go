@@ -292,7 +292,7 @@ func TestResolveSize(t *testing.T) {
 			continue
 		}
 		// Every reason is one of the templates, with all its parameters filled in.
-		if _, ok := inference.ReasonTemplates[reason.Code]; !ok || reason.Text == "" || strings.ContainsAny(reason.Text, "{}") {
+		if _, ok := inference.PoolReasons[reason.Code]; !ok || reason.Text == "" || strings.ContainsAny(reason.Text, "{}") {
 			t.Errorf("ResolveSize(%q) gave the reason %+v", c.setting, reason)
 		}
 	}

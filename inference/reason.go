@@ -18,10 +18,14 @@ type Reason struct {
 // memoryNote is what one GPU instance was measured to take, shared by the measured reasons.
 const memoryNote = "one instance took {peak} GiB at its peak on the longest segment; {free} GiB free, {reserve} GiB kept in reserve"
 
-// ReasonTemplates are the English sentences of every reason code, with {name} for each
-// parameter: the one list of them, which the window's translations follow (a test checks that
-// every code has a translation showing every parameter).
-var ReasonTemplates = map[string]string{
+// ReasonTemplates is a catalog of reasons: the English sentence of each code, with {name} for each
+// parameter. A package that explains itself to the window keeps one catalog, the one list of its
+// sentences, which the window's translations follow (a test checks that every code of every
+// catalog has a translation showing exactly its parameters).
+type ReasonTemplates map[string]string
+
+// PoolReasons are the reasons for the pool's size.
+var PoolReasons = ReasonTemplates{
 	// ResolveSize.
 	"cuda-default":       "2 instances: the default on a CUDA GPU",
 	"cpu-default":        "{n} instance(s) on CPU: {cores} cores, {threads} threads each",
@@ -45,13 +49,16 @@ var ReasonTemplates = map[string]string{
 	"no-model": "no model is installed: install one in Settings → Model or with `viettts-studio model download`",
 }
 
-// NewReason makes the reason code with its parameters, given as name, value pairs (values are
-// formatted with fmt.Sprint); its text is the code's template with each {name} replaced. A code
-// without a template keeps the code as its text.
-func NewReason(code string, params ...any) Reason {
+// NewReason makes a reason of PoolReasons (see ReasonTemplates.New).
+func NewReason(code string, params ...any) Reason { return PoolReasons.New(code, params...) }
+
+// New makes the reason code with its parameters, given as name, value pairs (values are formatted
+// with fmt.Sprint); its text is the code's template with each {name} replaced. A code without a
+// template keeps the code as its text.
+func (t ReasonTemplates) New(code string, params ...any) Reason {
 	r := Reason{Code: code, Text: code}
-	if t, ok := ReasonTemplates[code]; ok {
-		r.Text = t
+	if tmpl, ok := t[code]; ok {
+		r.Text = tmpl
 	}
 	for i := 0; i+1 < len(params); i += 2 {
 		if r.Params == nil {

@@ -8,11 +8,13 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/viettts-studio/studio/backend/audio/export"
 	"github.com/viettts-studio/studio/inference"
 )
 
 // The window translates every reason the backend gives: both locales have a "reason.<code>" string
-// for each code of inference.ReasonTemplates, showing exactly the parameters its template names.
+// for each code of every catalog (the pool's, the export formats'), showing exactly the parameters
+// its template names.
 func TestEveryReasonCodeIsTranslated(t *testing.T) {
 	placeholder := regexp.MustCompile(`\{([a-z]+)\}`)
 	names := func(s string) []string {
@@ -34,7 +36,7 @@ func TestEveryReasonCodeIsTranslated(t *testing.T) {
 		if err := json.Unmarshal(b, &strs); err != nil {
 			t.Fatal(err)
 		}
-		for code, template := range inference.ReasonTemplates {
+		for code, template := range catalogs() {
 			s, ok := strs["reason."+code]
 			if !ok {
 				t.Errorf("%s.json has no reason.%s (%q)", loc, code, template)
@@ -45,6 +47,20 @@ func TestEveryReasonCodeIsTranslated(t *testing.T) {
 			}
 		}
 	}
+}
+
+// catalogs merges every reason catalog; a code in two would be ambiguous in the window.
+func catalogs() inference.ReasonTemplates {
+	all := inference.ReasonTemplates{}
+	for _, c := range []inference.ReasonTemplates{inference.PoolReasons, export.FormatReasons} {
+		for code, t := range c {
+			if _, dup := all[code]; dup {
+				panic("reason code " + code + " is in two catalogs")
+			}
+			all[code] = t
+		}
+	}
+	return all
 }
 
 // The engines' reason carries the provider, and a studio without a model says so with a code.

@@ -12,6 +12,8 @@
 package export
 
 import (
+	"github.com/viettts-studio/studio/inference"
+
 	"context"
 	"errors"
 	"fmt"
@@ -50,8 +52,10 @@ type FormatInfo struct {
 	Available bool
 	// Reason says why the format is disabled, and what would enable it. For an available format it
 	// is empty, except for MP3 encoded through ffmpeg (builds without libmp3lame, such as Windows),
-	// where it says so.
+	// where it says so. Why is the same as a code of FormatReasons with its parameters, which the
+	// window translates; Reason is its English text.
 	Reason string
+	Why    inference.Reason
 	// DefaultBitrate (kbps) for lossy formats.
 	DefaultBitrate int
 }
@@ -59,26 +63,47 @@ type FormatInfo struct {
 // Formats lists every format with its availability on this machine.
 func Formats() []FormatInfo { return formats(lookFFmpeg) }
 
+// FormatReasons are the reasons a format is disabled, or how it is encoded (inference.Reason).
+var FormatReasons = inference.ReasonTemplates{
+	"ffmpeg-missing":     "needs ffmpeg, which was not found: install ffmpeg (or set VIETTTS_FFMPEG to its path)",
+	"ffmpeg-broken":      "ffmpeg at {path} does not run ({error}): reinstall it",
+	"ffmpeg-no-encoder":  "the installed ffmpeg has no {codec} encoder: install an ffmpeg build with it",
+	"mp3-no-lame":        "this build has no built-in MP3 encoder (libmp3lame through cgo)",
+	"mp3-ffmpeg-missing": mp3NeedsFFmpeg + ", and ffmpeg was not found: install ffmpeg with libmp3lame (on Windows, a full build such as gyan.dev's or BtbN's) and put it on PATH, or set VIETTTS_FFMPEG to its path",
+	"mp3-ffmpeg-broken":  mp3NeedsFFmpeg + ": ffmpeg at {path} does not run ({error}): reinstall it",
+	"mp3-ffmpeg-no-lame": mp3NeedsFFmpeg + ", which the ffmpeg at {path} lacks: install an ffmpeg build with libmp3lame (or set VIETTTS_FFMPEG to one)",
+	"mp3-via-ffmpeg":     "encoded via ffmpeg with libmp3lame ({path}): this build has no built-in MP3 encoder",
+}
+
+const mp3NeedsFFmpeg = "this build has no built-in MP3 encoder, so MP3 needs ffmpeg with the libmp3lame encoder"
+
 func formats(ffmpegPath func() (string, error)) []FormatInfo {
 	ff := ffmpegCodecs(ffmpegPath)
 	mp3ok, mp3why := mp3Status(mp3Auto, ff)
 	return []FormatInfo{
 		{Format: WAV, Name: "WAV (16-bit PCM)", Ext: ".wav", Available: true},
 		{Format: FLAC, Name: "FLAC (lossless)", Ext: ".flac", Chapters: true, Available: true},
-		{Format: MP3, Name: "MP3 (CBR, ID3 chapters)", Ext: ".mp3", Lossy: true, Chapters: true, Available: mp3ok, Reason: mp3why, DefaultBitrate: 128},
-		{Format: Opus, Name: "Opus in Ogg", Ext: ".opus", Lossy: true, Chapters: true, Available: ff.opus, Reason: why(ff.opus, ff.problem, "libopus"), DefaultBitrate: 48},
-		{Format: M4B, Name: "M4B audiobook (AAC)", Ext: ".m4b", Lossy: true, Chapters: true, Available: ff.aac, Reason: why(ff.aac, ff.problem, "aac"), DefaultBitrate: 64},
+		withWhy(FormatInfo{Format: MP3, Name: "MP3 (CBR, ID3 chapters)", Ext: ".mp3", Lossy: true, Chapters: true, Available: mp3ok, DefaultBitrate: 128}, mp3why),
+		withWhy(FormatInfo{Format: Opus, Name: "Opus in Ogg", Ext: ".opus", Lossy: true, Chapters: true, Available: ff.opus, DefaultBitrate: 48}, why(ff.opus, ff.problem, "libopus")),
+		withWhy(FormatInfo{Format: M4B, Name: "M4B audiobook (AAC)", Ext: ".m4b", Lossy: true, Chapters: true, Available: ff.aac, DefaultBitrate: 64}, why(ff.aac, ff.problem, "aac")),
 	}
 }
 
-func why(ok bool, ffWhy, codec string) string {
-	if ok {
-		return ""
-	}
-	if ffWhy != "" {
+// withWhy sets the format's reason in both forms.
+func withWhy(fi FormatInfo, r inference.Reason) FormatInfo {
+	fi.Why, fi.Reason = r, r.Text
+	return fi
+}
+
+// why is the reason an ffmpeg format is disabled (none when ok).
+func why(ok bool, ffWhy inference.Reason, codec string) inference.Reason {
+	switch {
+	case ok:
+		return inference.Reason{}
+	case ffWhy.Code != "":
 		return ffWhy
 	}
-	return fmt.Sprintf("the installed ffmpeg has no %s encoder: install an ffmpeg build with it", codec)
+	return FormatReasons.New("ffmpeg-no-encoder", "codec", codec)
 }
 
 // lookFFmpeg finds ffmpeg: VIETTTS_FFMPEG, then PATH.
@@ -94,7 +119,7 @@ type ffmpegCaps struct {
 	path           string // empty when ffmpeg was not found
 	opus, aac, mp3 bool   // libopus, aac, libmp3lame
 	// problem is set when ffmpeg is missing or does not run, and says what to do.
-	problem string
+	problem inference.Reason
 }
 
 // codecCache remembers what each ffmpeg binary can encode: asking takes tens of milliseconds.
@@ -107,7 +132,7 @@ var codecCache struct {
 func ffmpegCodecs(ffmpegPath func() (string, error)) ffmpegCaps {
 	path, err := ffmpegPath()
 	if err != nil {
-		return ffmpegCaps{problem: "needs ffmpeg, which was not found: install ffmpeg (or set VIETTTS_FFMPEG to its path)"}
+		return ffmpegCaps{problem: FormatReasons.New("ffmpeg-missing")}
 	}
 	codecCache.Lock()
 	defer codecCache.Unlock()
@@ -121,7 +146,7 @@ func ffmpegCodecs(ffmpegPath func() (string, error)) ffmpegCaps {
 	hideConsole(cmd)
 	out, err := cmd.Output()
 	if err != nil {
-		c.problem = fmt.Sprintf("ffmpeg at %s does not run (%v): reinstall it", path, err)
+		c.problem = FormatReasons.New("ffmpeg-broken", "path", path, "error", err)
 		return c
 	}
 	for _, line := range strings.Split(string(out), "\n") {
@@ -241,7 +266,9 @@ func (o *Options) validate() (FormatInfo, error) {
 	}
 	if o.Format == MP3 {
 		if o.mp3 != mp3Auto {
-			fi.Available, fi.Reason = mp3Status(o.mp3, ffmpegCodecs(lookFFmpeg))
+			var r inference.Reason
+			fi.Available, r = mp3Status(o.mp3, ffmpegCodecs(lookFFmpeg))
+			fi = withWhy(fi, r)
 		}
 		o.mp3 = o.mp3.resolve()
 	}

@@ -1,6 +1,8 @@
 package export
 
 import (
+	"github.com/viettts-studio/studio/inference"
+
 	"bytes"
 	"context"
 	"errors"
@@ -33,23 +35,22 @@ func (b mp3Backend) resolve() mp3Backend {
 
 // mp3Status says whether backend b can write MP3 here and, when it cannot, what to install. When
 // MP3 goes through ffmpeg, the note says so even though the format is available.
-func mp3Status(b mp3Backend, ff ffmpegCaps) (ok bool, note string) {
+func mp3Status(b mp3Backend, ff ffmpegCaps) (ok bool, note inference.Reason) {
 	if b.resolve() == mp3LAME {
 		if lameBuilt {
-			return true, ""
+			return true, inference.Reason{}
 		}
-		return false, "this build has no built-in MP3 encoder (libmp3lame through cgo)"
+		return false, FormatReasons.New("mp3-no-lame")
 	}
-	const nolame = "this build has no built-in MP3 encoder, so MP3 needs ffmpeg with the libmp3lame encoder"
 	switch {
 	case ff.path == "":
-		return false, nolame + ", and ffmpeg was not found: install ffmpeg with libmp3lame (on Windows, a full build such as gyan.dev's or BtbN's) and put it on PATH, or set VIETTTS_FFMPEG to its path"
-	case ff.problem != "":
-		return false, nolame + ": " + ff.problem
+		return false, FormatReasons.New("mp3-ffmpeg-missing")
+	case ff.problem.Code != "":
+		return false, FormatReasons.New("mp3-ffmpeg-broken", "path", ff.problem.Params["path"], "error", ff.problem.Params["error"])
 	case !ff.mp3:
-		return false, fmt.Sprintf("%s, which the ffmpeg at %s lacks: install an ffmpeg build with libmp3lame (or set VIETTTS_FFMPEG to one)", nolame, ff.path)
+		return false, FormatReasons.New("mp3-ffmpeg-no-lame", "path", ff.path)
 	}
-	return true, fmt.Sprintf("encoded via ffmpeg with libmp3lame (%s): this build has no built-in MP3 encoder", ff.path)
+	return true, FormatReasons.New("mp3-via-ffmpeg", "path", ff.path)
 }
 
 // ffmpegMP3Args has ffmpeg encode mono float PCM at rate to CBR MP3 at kbps into out and write

@@ -169,7 +169,7 @@ func TestMP3ThroughFFmpegReadsTheSameAsThroughLAME(t *testing.T) {
 func TestMP3AvailabilitySaysWhichEncoderAndWhatToInstall(t *testing.T) {
 	notFound := func() (string, error) { return "", exec.ErrNotFound }
 	ok, why := mp3Status(mp3FFmpeg, ffmpegCodecs(notFound))
-	if ok || !strings.Contains(why, "ffmpeg was not found") || !strings.Contains(why, "libmp3lame") {
+	if ok || why.Code != "mp3-ffmpeg-missing" || !strings.Contains(why.Text, "ffmpeg was not found") || !strings.Contains(why.Text, "libmp3lame") {
 		t.Errorf("without ffmpeg: available=%v, reason %q; want disabled, saying to install ffmpeg with libmp3lame", ok, why)
 	}
 	mp3Info := func(fs []FormatInfo) FormatInfo {
@@ -189,14 +189,15 @@ func TestMP3AvailabilitySaysWhichEncoderAndWhatToInstall(t *testing.T) {
 
 	noLame := fakeFFmpeg(t, " A....D aac                  AAC (Advanced Audio Coding)\n", "exit 1")
 	ok, why = mp3Status(mp3FFmpeg, ffmpegCodecs(func() (string, error) { return noLame, nil }))
-	if ok || !strings.Contains(why, noLame) || !strings.Contains(why, "install an ffmpeg build with libmp3lame") {
+	if ok || why.Code != "mp3-ffmpeg-no-lame" || why.Params["path"] != noLame || !strings.Contains(why.Text, noLame) ||
+		!strings.Contains(why.Text, "install an ffmpeg build with libmp3lame") {
 		t.Errorf("ffmpeg without libmp3lame: available=%v, reason %q", ok, why)
 	}
 
 	withLame := fakeFFmpeg(t, fakeMP3Encoder, "exit 1")
 	look := func() (string, error) { return withLame, nil }
 	ok, why = mp3Status(mp3FFmpeg, ffmpegCodecs(look))
-	if !ok || !strings.Contains(why, "via ffmpeg") {
+	if !ok || why.Code != "mp3-via-ffmpeg" || !strings.Contains(why.Text, "via ffmpeg") {
 		t.Errorf("ffmpeg with libmp3lame: available=%v, note %q; want available, saying it goes through ffmpeg", ok, why)
 	}
 	fi := mp3Info(formats(look))

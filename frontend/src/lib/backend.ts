@@ -56,6 +56,8 @@ export interface FormatInfo {
 
 export interface ExportRequest {
   projectId: number; format: string; bitrate: number; split: string; subtitles: string;
+  /** Why is Reason as a code the window translates. */
+  Why?: ReasonCode;
   loudness: string; title: string; author: string; narrator: string; cover: string; out: string;
 }
 
