@@ -16,6 +16,7 @@ beforeEach(() => {
   showSpoken.set(false);
   app = {
     Play: vi.fn(async () => {}),
+    Takes: vi.fn(async (id: number) => ({ segmentId: id, count: 1, current: 0 })),
     AddLexiconEntry: vi.fn(async () => [2]),
     Segments: vi.fn(async () => [seg(1, "Sáng nay trời se lạnh."), seg(2, "Tôi ở Hà Nội.", "tôi ở thủ đô hà nội.")]),
   };

@@ -47,6 +47,10 @@ export interface Segment {
   voice: string;
 }
 
+/** Takes is where a sentence stands among its takes (renderings with different seeds): count of
+ * them and the one it reads with now (from 0). */
+export interface Takes { segmentId: number; count: number; current: number }
+
 export interface ImportResult { path: string; projectId?: number; jobId?: number; segments?: number; error?: string }
 
 export interface FormatInfo {
@@ -124,6 +128,9 @@ type GoApp = {
   EditSegment(id: number, spoken: string): Promise<void>;
   AddLexiconEntry(projectId: number, pattern: string, spoken: string, regex: boolean): Promise<number[] | null>;
   SetReading(projectId: number, chapterId: number, voice: string, speed: number): Promise<number[] | null>;
+  Takes(segmentId: number): Promise<Takes>;
+  NewTake(segmentId: number): Promise<Takes>;
+  UseTake(segmentId: number, index: number): Promise<Takes>;
   Play(projectId: number, segmentId: number): Promise<void>;
   Pause(): Promise<void>;
   Resume(): Promise<void>;
@@ -191,6 +198,11 @@ export const api = {
    * it returns the ids of the sentences read again. */
   setReading: async (projectId: number, chapterId: number, voice: string, speed = 0) =>
     (await app().SetReading(projectId, chapterId, voice, speed)) ?? [],
+  takes: (segmentId: number) => app().Takes(segmentId),
+  /** newTake renders a sentence again with a new seed; a "segment" event says when it is done. */
+  newTake: (segmentId: number) => app().NewTake(segmentId),
+  /** useTake goes back to take index (from 0); a take still rendered is done at once. */
+  useTake: (segmentId: number, index: number) => app().UseTake(segmentId, index),
   play: (projectId: number, segmentId: number) => app().Play(projectId, segmentId),
   pause: () => app().Pause(),
   resume: () => app().Resume(),
