@@ -180,6 +180,46 @@ test("changing the instances setting restarts synthesis with the new count, live
   await page.keyboard.press("Alt+2");
 });
 
+// The audio of the whole document as a WAV, exported to WORKDIR/name.
+const exportWav = async (name) => {
+  const req = { projectId: project.id, format: "wav", bitrate: 0, split: "", subtitles: "", loudness: "", title: "", author: "",
+    narrator: "", cover: "", out: path.join(work, name) };
+  const paths = await page.evaluate((r) => window.go.main.App.Export(r), req);
+  expect(paths?.length === 1, `export of ${name}: ${paths}`);
+  return readFileSync(paths[0]);
+};
+
+test("a new take reads a sentence again another way, and going back gives the first take's audio", async () => {
+  await page.keyboard.press("Alt+2");
+  const chapter = project.chapters[0].id;
+  const target = (await segmentsOf(chapter))[2];
+  expect(target?.state === "done", `the third sentence is ${target?.state}`);
+  const first = await exportWav("take-1.wav");
+  await page.evaluate(() => { window.__takes = []; window.runtime.EventsOn("player", (e) => window.__takes.push(e)); });
+  await page.locator(`[data-segment="${target.id}"] .text`).click(); // selects it (and plays from it)
+  await page.waitForFunction((id) => document.querySelector(`[data-takes="${id}"]`)?.textContent.includes("Lần đọc 1/1"), target.id,
+    { timeout: 10000 });
+  await page.evaluate(() => window.go.main.App.Stop());
+  await page.evaluate(() => { window.__takes = []; });
+  await page.keyboard.press("t");
+  await page.waitForFunction((id) => document.querySelector(`[data-takes="${id}"]`)?.textContent.includes("Lần đọc 2/2"), target.id,
+    { timeout: 10000 });
+  // rendered, then played by itself, as the selected sentence
+  await page.waitForFunction((id) => window.__takes.some((e) => e.kind === "segment" && e.segmentId === id), target.id, { timeout: 60000 });
+  await page.evaluate(() => window.go.main.App.Stop());
+  const after = await segmentsOf(chapter);
+  expect(after.every((s) => s.state === "done"), `sentences after the new take: ${after.map((s) => s.state)}`);
+  const second = await exportWav("take-2.wav");
+  expect(!second.equals(first), "the document sounds the same with the new take of one sentence");
+  await shot("document-takes");
+  await page.locator(`[data-takes="${target.id}"] [data-action=prev-take]`).click();
+  await page.waitForFunction((id) => document.querySelector(`[data-takes="${id}"]`)?.textContent.includes("Lần đọc 1/2"), target.id,
+    { timeout: 10000 });
+  await page.evaluate(() => window.go.main.App.Stop());
+  const back = await exportWav("take-1-again.wav");
+  expect(back.equals(first), "back on the first take, the document does not sound as it did");
+});
+
 // a 4 s, 16 kHz mono WAV of a voiced sound (harmonics of a gliding pitch, syllable-like envelope)
 function writeClip(file) {
   const rate = 16000, n = 4 * rate, buf = Buffer.alloc(44 + 2 * n);
