@@ -56,12 +56,12 @@ export interface ImportResult { path: string; projectId?: number; jobId?: number
 export interface FormatInfo {
   Format: string; Name: string; Ext: string; Lossy: boolean; Chapters: boolean;
   Available: boolean; Reason: string; DefaultBitrate: number;
+  /** Why is Reason as a code the window translates. */
+  Why?: ReasonCode;
 }
 
 export interface ExportRequest {
   projectId: number; format: string; bitrate: number; split: string; subtitles: string;
-  /** Why is Reason as a code the window translates. */
-  Why?: ReasonCode;
   loudness: string; title: string; author: string; narrator: string; cover: string; out: string;
 }
 
