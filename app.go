@@ -107,6 +107,8 @@ func (a *App) forward(ctx context.Context, sub *events.Subscription) {
 			a.emit("segment", SegmentEvent{ID: e.SegmentID, JobID: e.JobID, State: string(state), Error: e.Reason})
 		case events.InstanceState:
 			a.emit("instance", e)
+		case events.StorageState:
+			a.emit("storage", StorageEvent{Full: e.Full, Dir: e.Dir, Error: e.Err})
 		}
 	}
 }
@@ -136,6 +138,10 @@ type Status struct {
 	InstancesReasonCode inference.Reason `json:"instancesReasonCode"`
 	ModelInstalled      bool             `json:"modelInstalled"`
 	DataDir             string           `json:"dataDir"`
+	// StorageFull is set while rendering is held because the disk of the render cache (RenderDir)
+	// is full; it starts again by itself once space is freed.
+	StorageFull bool   `json:"storageFull"`
+	RenderDir   string `json:"renderDir"`
 }
 
 // Status reports the version, the execution provider, the pool size and the model.
@@ -152,6 +158,7 @@ func (a *App) Status() Status {
 	}
 	s.Synthesizing, s.Instances, s.InstancesReasonCode = a.studio.Synthesizing()
 	s.InstancesReason = s.InstancesReasonCode.Text
+	s.StorageFull, s.RenderDir = a.studio.Storage()
 	return s
 }
 
@@ -256,6 +263,14 @@ type SegmentView struct {
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error,omitempty"`
 	Voice   string  `json:"voice"`
+}
+
+// StorageEvent says rendering is held because the disk of the render cache (Dir) is full, or
+// that it started again.
+type StorageEvent struct {
+	Full  bool   `json:"full"`
+	Dir   string `json:"dir"`
+	Error string `json:"error,omitempty"`
 }
 
 // SegmentEvent reports a segment's new state.

@@ -90,6 +90,20 @@ func (e InstanceState) Coalesce() bool {
 	return e.Instance >= 0 && (e.State == "loading" || e.State == "idle" || e.State == "busy")
 }
 
+// StorageState says whether rendering is held because the disk of the render cache is full: the
+// scheduler stops starting segments, puts back the one it could not save (its attempt not counted),
+// and starts again by itself once a test write fits.
+type StorageState struct {
+	Full bool
+	// Dir is the render cache's folder, where space must be freed.
+	Dir string
+	// Err is what failed, when Full.
+	Err string
+}
+
+func (e StorageState) Stream() string { return "storage" }
+func (e StorageState) Coalesce() bool { return false }
+
 // ErrClosed is returned by Next once the subscription or the bus is closed and drained.
 var ErrClosed = errors.New("event subscription is closed")
 

@@ -143,19 +143,19 @@ func (c *Cache) Put(k Key, samples []float32) (Entry, error) {
 	dir := filepath.Dir(path)
 	if _, made := c.dirs.Load(dir); !made {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Entry{}, fmt.Errorf("creating render directory %s: %w", dir, err)
+			return Entry{}, writeError(k, fmt.Errorf("creating the folder %s: %w", dir, err))
 		}
 		c.dirs.Store(dir, true)
 	}
 	f, err := os.CreateTemp(dir, string(k)+".*"+tempSuffix)
 	if err != nil {
-		return Entry{}, fmt.Errorf("writing render %s: %w (check free disk space)", k, err)
+		return Entry{}, writeError(k, err)
 	}
 	tmp := f.Name()
 	fail := func(err error) (Entry, error) {
 		f.Close()
 		os.Remove(tmp)
-		return Entry{}, fmt.Errorf("writing render %s: %w (check free disk space)", k, err)
+		return Entry{}, writeError(k, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
@@ -170,7 +170,7 @@ func (c *Cache) Put(k Key, samples []float32) (Entry, error) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return Entry{}, fmt.Errorf("writing render %s: %w", k, err)
+		return Entry{}, writeError(k, err)
 	}
 	if c.noSync {
 		return e, nil
@@ -179,6 +179,57 @@ func (c *Cache) Put(k Key, samples []float32) (Entry, error) {
 		return Entry{}, fmt.Errorf("writing render %s: syncing %s: %w", k, dir, err)
 	}
 	return e, nil
+}
+
+// ErrNoSpace means the disk of the render cache is full (or the user's quota is used up): the
+// render was not written, and nothing else was changed.
+var ErrNoSpace = errors.New("the disk of the render cache is full")
+
+// writeError says a render could not be written, and marks a full disk with ErrNoSpace.
+func writeError(k Key, err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("writing render %s: %w (%w): free some space on that disk", k, ErrNoSpace, err)
+	}
+	return fmt.Errorf("writing render %s: %w (check free disk space and the folder's permissions)", k, err)
+}
+
+// EncodedSize is the size in bytes of the file of a render of n samples.
+func EncodedSize(n int) int64 { return 44 + 4*int64(n) }
+
+// Probe checks that the cache's disk takes n more bytes: it writes, syncs and removes a temporary
+// file of n bytes (a file left by a crash is removed by CleanTemp). The error is ErrNoSpace when
+// the disk is still full.
+func (c *Cache) Probe(n int64) error {
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return fmt.Errorf("render cache %s: %w", c.dir, err)
+	}
+	f, err := os.CreateTemp(c.dir, "probe.*"+tempSuffix)
+	if err != nil {
+		return probeError(c.dir, err)
+	}
+	defer os.Remove(f.Name())
+	buf := make([]byte, min(n, 1<<20))
+	for left := n; left > 0; left -= int64(len(buf)) {
+		if _, err := f.Write(buf[:min(left, int64(len(buf)))]); err != nil {
+			f.Close()
+			return probeError(c.dir, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return probeError(c.dir, err)
+	}
+	if err := f.Close(); err != nil {
+		return probeError(c.dir, err)
+	}
+	return nil
+}
+
+func probeError(dir string, err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("render cache %s: %w (%w)", dir, ErrNoSpace, err)
+	}
+	return fmt.Errorf("render cache %s: %w", dir, err)
 }
 
 func syncDir(dir string) error {

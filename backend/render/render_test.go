@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/viettts-studio/studio/backend/internal/testfs"
 )
 
 func inputs() Inputs {
@@ -170,4 +172,50 @@ func FuzzDecodeWAV(f *testing.F) {
 			t.Fatalf("%d samples from %d bytes", len(s), len(b))
 		}
 	})
+}
+
+// On a full disk a render fails with ErrNoSpace and leaves nothing behind, the probe says the disk
+// is still full, and once space is freed the probe and the same render succeed.
+func TestAFullDiskIsReportedAndLeavesNothing(t *testing.T) {
+	dir := testfs.Tmpfs(t, "256k")
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := make([]float32, 22050) // 1 s: 88 KB
+	for i := range samples {
+		samples[i] = float32(math.Sin(float64(i) * 0.05))
+	}
+	k := KeyOf(inputs())
+	filler := testfs.Fill(t, dir)
+	_, err = c.Put(k, samples)
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "free some space") {
+		t.Fatalf("Put on a full disk: %v", err)
+	}
+	if err := c.Probe(EncodedSize(len(samples))); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Probe on a full disk: %v", err)
+	}
+	var left []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && p != filler {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) != 0 {
+		t.Fatalf("a failed render left %v", left)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Probe(EncodedSize(len(samples))); err != nil {
+		t.Fatalf("Probe with space: %v", err)
+	}
+	e, err := c.Put(k, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify(e); err != nil || e.Bytes != EncodedSize(len(samples)) {
+		t.Fatalf("render after the disk was freed: %+v, %v", e, err)
+	}
 }

@@ -39,6 +39,8 @@ type options struct {
 	maxAttempts int
 	noRun       bool
 	noSync      bool
+	rendersDir  string        // the render cache's folder (default dir/renders)
+	spaceCheck  time.Duration // Config.SpaceCheck
 }
 
 func setup(t testing.TB, dir string, o options) *bundle {
@@ -50,7 +52,10 @@ func setup(t testing.TB, dir string, o options) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := render.OpenWith(filepath.Join(dir, "renders"), render.Options{NoSync: o.noSync})
+	if o.rendersDir == "" {
+		o.rendersDir = filepath.Join(dir, "renders")
+	}
+	cache, err := render.OpenWith(o.rendersDir, render.Options{NoSync: o.noSync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +63,8 @@ func setup(t testing.TB, dir string, o options) *bundle {
 	b.pool = inference.NewPool(inference.PoolConfig{Factory: b.factory.New, Size: o.size, Reason: inference.Reason{Text: "test"},
 		OnEvent: scheduler.PoolEvents(b.bus), Logger: quiet(), BuildBackoff: func(int) time.Duration { return time.Millisecond }})
 	b.sched = scheduler.New(scheduler.Config{Store: st, Pool: b.pool, Cache: cache, Bus: b.bus, ModelID: "test-model",
-		Pipeline: "test", MaxAttempts: o.maxAttempts, Backoff: func(int) time.Duration { return time.Millisecond }, Logger: quiet()})
+		Pipeline: "test", MaxAttempts: o.maxAttempts, Backoff: func(int) time.Duration { return time.Millisecond },
+		SpaceCheck: o.spaceCheck, Logger: quiet()})
 	b.sub = b.bus.Subscribe()
 	if !o.noRun {
 		if _, err := b.sched.Run(context.Background()); err != nil {

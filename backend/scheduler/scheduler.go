@@ -41,7 +41,10 @@ type Config struct {
 	// PollInterval bounds how long the loop sleeps without a wake-up (commands wake it at once).
 	// Default 5s.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// SpaceCheck is how often, while the render cache's disk is full, a test write checks whether
+	// space was freed. Default 10s.
+	SpaceCheck time.Duration
+	Logger     *slog.Logger
 }
 
 // Scheduler runs the queue. Run starts it; Stop stops it.
@@ -63,6 +66,10 @@ type Scheduler struct {
 	loopErr    error
 	active     int       // unfinished jobs, for the ETA
 	activeAt   time.Time // when active was read
+	// full is set while the render cache's disk is full: what failed, and the size of the render
+	// that did not fit (what a test write must fit before rendering starts again).
+	full     error
+	fullSize int64
 }
 
 type inflight struct {
@@ -80,6 +87,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
+	}
+	if cfg.SpaceCheck <= 0 {
+		cfg.SpaceCheck = 10 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -166,6 +176,9 @@ func (s *Scheduler) wake() {
 func (s *Scheduler) loop(ctx context.Context) {
 	defer close(s.loopDone)
 	for {
+		if !s.waitForSpace(ctx) {
+			return
+		}
 		lease, err := s.cfg.Pool.Acquire(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -189,6 +202,66 @@ func (s *Scheduler) loop(ctx context.Context) {
 		}
 		s.start(lease, c)
 	}
+}
+
+// holdForSpace puts back a segment whose render did not fit on the disk (its attempt not counted:
+// nothing is wrong with it) and holds rendering until space is freed (waitForSpace). The audio is
+// dropped: keeping it in memory until then could take gigabytes.
+func (s *Scheduler) holdForSpace(c store.Claim, err error, size int64) {
+	if j, rerr := s.st.Requeue(context.Background(), c.Segment.ID, c.Lease); rerr == nil {
+		s.progress(j)
+	} else if !errors.Is(rerr, store.ErrLeaseLost) {
+		s.log.Error("putting back a segment whose render did not fit", "segment", c.Segment.ID, "err", rerr)
+	}
+	s.mu.Lock()
+	first := s.full == nil
+	s.full, s.fullSize = err, max(s.fullSize, size)
+	s.mu.Unlock()
+	if first {
+		s.log.Error("the render cache's disk is full: rendering is held until space is freed", "dir", s.cfg.Cache.Dir(), "err", err)
+		s.publish(events.StorageState{Full: true, Dir: s.cfg.Cache.Dir(), Err: err.Error()})
+	}
+}
+
+// waitForSpace holds the loop while the render cache's disk is full: every SpaceCheck (or at a
+// wake-up: a command, a segment settled) it tries a test write of twice the render that did not
+// fit, and returns once one succeeds. It returns false when ctx ends first.
+func (s *Scheduler) waitForSpace(ctx context.Context) bool {
+	for {
+		s.mu.Lock()
+		full, size := s.full, s.fullSize
+		s.mu.Unlock()
+		if full == nil {
+			return true
+		}
+		t := time.NewTimer(s.cfg.SpaceCheck)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-s.poke:
+		case <-t.C:
+		}
+		t.Stop()
+		if err := s.cfg.Cache.Probe(2 * size); err != nil {
+			continue
+		}
+		s.mu.Lock()
+		s.full, s.fullSize = nil, 0
+		s.mu.Unlock()
+		s.log.Info("there is space on the render cache's disk again: rendering resumes", "dir", s.cfg.Cache.Dir())
+		s.publish(events.StorageState{Full: false, Dir: s.cfg.Cache.Dir()})
+	}
+}
+
+// StorageFull reports whether rendering is held by a full disk, and what failed.
+func (s *Scheduler) StorageFull() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.full == nil {
+		return false, ""
+	}
+	return true, s.full.Error()
 }
 
 // sleep waits for a wake-up, the wake time, or the poll interval; false when ctx ended.
@@ -271,6 +344,10 @@ func (s *Scheduler) process(ctx context.Context, lease *inference.Lease, c store
 		return
 	}
 	e, err := s.cfg.Cache.Put(key, audio.Samples)
+	if errors.Is(err, render.ErrNoSpace) {
+		s.holdForSpace(c, err, render.EncodedSize(len(audio.Samples)))
+		return
+	}
 	if err != nil {
 		s.failed(c, inference.Errorf(inference.ClassTransient, "%w", err), false)
 		return

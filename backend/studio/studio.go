@@ -155,6 +155,15 @@ func (s *Studio) Scheduler() *scheduler.Scheduler {
 	return s.sched
 }
 
+// Storage reports whether rendering is held because the disk of the render cache is full, and
+// that cache's folder, where space must be freed.
+func (s *Studio) Storage() (full bool, dir string) {
+	if sched := s.Scheduler(); sched != nil {
+		full, _ = sched.StorageFull()
+	}
+	return full, s.cache.Dir()
+}
+
 // Store gives read access to projects, chapters, segments and settings.
 func (s *Studio) Store() *store.Store { return s.store }
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/viettts-studio/studio/backend/audio"
+	"github.com/viettts-studio/studio/backend/internal/testfs"
 )
 
 func need(t testing.TB, tools ...string) {
@@ -445,19 +446,8 @@ func testBookNoise(segments int) *audio.Book {
 	return b
 }
 
-// mountTmpfs mounts a tmpfs of size at a new folder (root only).
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (needs root): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	return dir
-}
-
 func TestFullDiskGivesClearErrorAndLeavesNothing(t *testing.T) {
-	dir := mountTmpfs(t, "1m")
+	dir := testfs.Tmpfs(t, "1m")
 	book := testBookNoise(40) // 40 s: 3.5 MB of WAV at 44.1 kHz, 1.6 MB of MP3 or AAC at 320 kbps
 	ffmpegMP3 := ffmpegCodecs(lookFFmpeg).mp3
 	for _, c := range []struct {

@@ -32,6 +32,26 @@ describe("StatusBar", () => {
     expect(text).toContain("Chưa tổng hợp được");
     expect(text).toContain("the cuda provider cannot run here");
   });
+  it("says reading is paused by a full disk, and where to free space", () => {
+    render(StatusBar, {
+      props: {
+        status: { version: "0.1.0", provider: "cuda", ortVersion: "1.29.0", synthesizing: true, instances: 2,
+          instancesReason: "2 instances", modelInstalled: true, dataDir: "/x", storageFull: true, renderDir: "/data/renders" },
+      },
+    });
+    const warn = screen.getByRole("alert");
+    expect(warn.textContent).toContain("Đĩa đầy");
+    expect(warn.getAttribute("title")).toContain("/data/renders");
+  });
+  it("shows no disk warning while there is space", () => {
+    render(StatusBar, {
+      props: {
+        status: { version: "0.1.0", provider: "cpu", ortVersion: "1.29.0", synthesizing: true, instances: 1,
+          instancesReason: "1 instance", modelInstalled: true, dataDir: "/x", storageFull: false, renderDir: "/data/renders" },
+      },
+    });
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
   it("says only that no model is installed when there is none", () => {
     render(StatusBar, {
       props: {

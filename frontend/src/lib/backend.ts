@@ -13,6 +13,10 @@ export interface Status {
   instancesReasonCode?: ReasonCode;
   modelInstalled: boolean;
   dataDir: string;
+  /** storageFull is set while rendering is held because the disk of the render cache (renderDir)
+   * is full; it starts again by itself once space is freed. */
+  storageFull?: boolean;
+  renderDir?: string;
 }
 
 export type State = "new" | "queued" | "running" | "paused" | "done" | "failed" | "canceled";
@@ -110,7 +114,11 @@ export interface Events {
   model: ModelEvent;
   voice: VoiceEvent;
   engines: EnginesEvent;
+  storage: StorageEvent;
 }
+
+/** StorageEvent says rendering is held because the disk of the render cache is full, or started again. */
+export interface StorageEvent { full: boolean; dir: string; error?: string }
 
 type GoApp = {
   Status(): Promise<Status>;

@@ -309,6 +309,11 @@ export function connect(): () => void {
       if (e.error) notify("error", e.error, 12000);
       refreshStatus();
     }),
+    onEvent("storage", (e) => {
+      if (e.full) notify("error", translateNow("status.diskFull", { dir: e.dir }), 20000);
+      else notify("info", translateNow("status.diskFreed"));
+      refreshStatus();
+    }),
   ];
   const tick = setInterval(() => measureThroughput(get(jobs)), throughputTick);
   onFileDrop((paths) => {
