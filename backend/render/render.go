@@ -196,40 +196,43 @@ func writeError(k Key, err error) error {
 // EncodedSize is the size in bytes of the file of a render of n samples.
 func EncodedSize(n int) int64 { return 44 + 4*int64(n) }
 
-// Probe checks that the cache's disk takes n more bytes: it writes, syncs and removes a temporary
-// file of n bytes (a file left by a crash is removed by CleanTemp). The error is ErrNoSpace when
-// the disk is still full.
-func (c *Cache) Probe(n int64) error {
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
-		return fmt.Errorf("render cache %s: %w", c.dir, err)
+// Probe checks that the cache's disk takes n more bytes (ProbeDir).
+func (c *Cache) Probe(n int64) error { return ProbeDir(c.dir, n) }
+
+// ProbeDir checks that the disk of dir takes n more bytes: it writes, syncs and removes a
+// temporary file of n bytes there (named like the cache's temporary files, so a crash leaves
+// nothing CleanTemp would not remove in a cache). The error is ErrNoSpace when the disk is full.
+func ProbeDir(dir string, n int64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return probeError(dir, err)
 	}
-	f, err := os.CreateTemp(c.dir, "probe.*"+tempSuffix)
+	f, err := os.CreateTemp(dir, "probe.*"+tempSuffix)
 	if err != nil {
-		return probeError(c.dir, err)
+		return probeError(dir, err)
 	}
 	defer os.Remove(f.Name())
 	buf := make([]byte, min(n, 1<<20))
 	for left := n; left > 0; left -= int64(len(buf)) {
 		if _, err := f.Write(buf[:min(left, int64(len(buf)))]); err != nil {
 			f.Close()
-			return probeError(c.dir, err)
+			return probeError(dir, err)
 		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return probeError(c.dir, err)
+		return probeError(dir, err)
 	}
 	if err := f.Close(); err != nil {
-		return probeError(c.dir, err)
+		return probeError(dir, err)
 	}
 	return nil
 }
 
 func probeError(dir string, err error) error {
 	if isNoSpace(err) {
-		return fmt.Errorf("render cache %s: %w (%w)", dir, ErrNoSpace, err)
+		return fmt.Errorf("%s: %w (%w)", dir, ErrNoSpace, err)
 	}
-	return fmt.Errorf("render cache %s: %w", dir, err)
+	return fmt.Errorf("%s: %w", dir, err)
 }
 
 func syncDir(dir string) error {

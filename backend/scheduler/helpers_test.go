@@ -40,6 +40,7 @@ type options struct {
 	noRun       bool
 	noSync      bool
 	rendersDir  string        // the render cache's folder (default dir/renders)
+	dbDir       string        // the database's folder (default dir)
 	spaceCheck  time.Duration // Config.SpaceCheck
 }
 
@@ -48,7 +49,10 @@ func setup(t testing.TB, dir string, o options) *bundle {
 	if o.size == 0 {
 		o.size = 2
 	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "studio.db"), store.Options{Logger: quiet()})
+	if o.dbDir == "" {
+		o.dbDir = dir
+	}
+	st, err := store.Open(context.Background(), filepath.Join(o.dbDir, "studio.db"), store.Options{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

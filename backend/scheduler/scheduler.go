@@ -66,9 +66,10 @@ type Scheduler struct {
 	loopErr    error
 	active     int       // unfinished jobs, for the ETA
 	activeAt   time.Time // when active was read
-	// full is set while the render cache's disk is full: what failed, and the size of the render
-	// that did not fit (what a test write must fit before rendering starts again).
+	// full is set while a disk is full (the render cache's or the database's): what failed, the
+	// folder on that disk, and how much a test write there must fit before rendering starts again.
 	full     error
+	fullDir  string
 	fullSize int64
 }
 
@@ -191,7 +192,11 @@ func (s *Scheduler) loop(ctx context.Context) {
 		}
 		c, ok, wakeAt, err := s.st.ClaimNext(ctx)
 		if err != nil && ctx.Err() == nil {
-			s.log.Error("claiming a segment", "err", err)
+			if store.IsFull(err) {
+				s.hold(err, s.st.Dir(), dbWriteProbe)
+			} else {
+				s.log.Error("claiming a segment", "err", err)
+			}
 		}
 		if !ok {
 			lease.Release()
@@ -213,23 +218,36 @@ func (s *Scheduler) holdForSpace(c store.Claim, err error, size int64) {
 	} else if !errors.Is(rerr, store.ErrLeaseLost) {
 		s.log.Error("putting back a segment whose render did not fit", "segment", c.Segment.ID, "err", rerr)
 	}
+	s.hold(err, s.cfg.Cache.Dir(), 2*size)
+}
+
+// dbWriteProbe is what a test write in the database's folder must fit before rendering starts
+// again after the database's disk was full: room for the write-ahead log to grow.
+const dbWriteProbe = 4 << 20
+
+// hold holds rendering because the disk of dir is full (err says what failed) until a test write
+// of size bytes fits there (waitForSpace); the first hold tells the window.
+func (s *Scheduler) hold(err error, dir string, size int64) {
 	s.mu.Lock()
 	first := s.full == nil
-	s.full, s.fullSize = err, max(s.fullSize, size)
+	if first || dir == s.fullDir {
+		s.full, s.fullDir, s.fullSize = err, dir, max(s.fullSize, size)
+	}
 	s.mu.Unlock()
 	if first {
-		s.log.Error("the render cache's disk is full: rendering is held until space is freed", "dir", s.cfg.Cache.Dir(), "err", err)
-		s.publish(events.StorageState{Full: true, Dir: s.cfg.Cache.Dir(), Err: err.Error()})
+		s.log.Error("a disk is full: rendering is held until space is freed", "dir", dir, "err", err)
+		s.publish(events.StorageState{Full: true, Dir: dir, Err: err.Error()})
 	}
 }
 
-// waitForSpace holds the loop while the render cache's disk is full: every SpaceCheck (or at a
-// wake-up: a command, a segment settled) it tries a test write of twice the render that did not
-// fit, and returns once one succeeds. It returns false when ctx ends first.
+// waitForSpace holds the loop while a disk is full: every SpaceCheck (or at a wake-up: a command,
+// a segment settled) it tries a test write on that disk (twice the render that did not fit, or
+// room for the database's log), and returns once one succeeds. It returns false when ctx ends
+// first.
 func (s *Scheduler) waitForSpace(ctx context.Context) bool {
 	for {
 		s.mu.Lock()
-		full, size := s.full, s.fullSize
+		full, dir, size := s.full, s.fullDir, s.fullSize
 		s.mu.Unlock()
 		if full == nil {
 			return true
@@ -243,14 +261,14 @@ func (s *Scheduler) waitForSpace(ctx context.Context) bool {
 		case <-t.C:
 		}
 		t.Stop()
-		if err := s.cfg.Cache.Probe(2 * size); err != nil {
+		if err := render.ProbeDir(dir, size); err != nil {
 			continue
 		}
 		s.mu.Lock()
-		s.full, s.fullSize = nil, 0
+		s.full, s.fullDir, s.fullSize = nil, "", 0
 		s.mu.Unlock()
-		s.log.Info("there is space on the render cache's disk again: rendering resumes", "dir", s.cfg.Cache.Dir())
-		s.publish(events.StorageState{Full: false, Dir: s.cfg.Cache.Dir()})
+		s.log.Info("there is space on the disk again: rendering resumes", "dir", dir)
+		s.publish(events.StorageState{Full: false, Dir: dir})
 	}
 }
 
@@ -357,8 +375,23 @@ func (s *Scheduler) process(ctx context.Context, lease *inference.Lease, c store
 }
 
 func (s *Scheduler) complete(ctx context.Context, c store.Claim, r store.Render, hit bool) {
-	// Completing must not be cut short by an interruption that came after the audio was made.
+	// Completing must not be cut short by an interruption that came after the audio was made. When
+	// the database's disk is full the render is safe in the cache: rendering is held and the
+	// completion tried again until it is written, or the scheduler stops (then the next start's
+	// recovery finds the segment running and queues it again; its render is a cache hit).
 	j, err := s.st.Complete(context.WithoutCancel(ctx), c.Segment.ID, c.Lease, r)
+	for store.IsFull(err) {
+		s.hold(err, s.st.Dir(), dbWriteProbe)
+		t := time.NewTimer(s.cfg.SpaceCheck)
+		select {
+		case <-s.workCtx.Done():
+			t.Stop()
+			s.log.Warn("stopping with a finished segment not yet recorded: the next start queues it again", "segment", c.Segment.ID)
+			return
+		case <-t.C:
+		}
+		j, err = s.st.Complete(context.WithoutCancel(ctx), c.Segment.ID, c.Lease, r)
+	}
 	if errors.Is(err, store.ErrLeaseLost) {
 		s.log.Debug("result discarded: the segment changed while it was rendered", "segment", c.Segment.ID)
 		return

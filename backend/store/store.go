@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +137,19 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
+
+// IsFull reports SQLite's "database or disk is full": the disk under the database has no room
+// for the write, which changed nothing.
+func IsFull(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == sqliteFull
+}
+
+// sqliteFull is SQLITE_FULL, the primary result code of a full disk.
+const sqliteFull = 13
+
+// Dir is the folder of the database file (where a full disk must be freed).
+func (s *Store) Dir() string { return filepath.Dir(s.path) }
 
 // Close checkpoints the WAL into the main file and closes the connections.
 func (s *Store) Close() error {

@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/viettts-studio/studio/backend/internal/testfs"
 )
 
 func open(t *testing.T) *Store {
@@ -735,5 +738,41 @@ func TestSetReadingResetsOnlyTheSegmentsWhoseVoiceChanges(t *testing.T) {
 	}
 	if err := s.CheckCounters(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A write on a full disk fails with an error IsFull recognizes, changes nothing, and the same
+// write succeeds once space is freed.
+func TestAWriteOnAFullDiskIsFullAndChangesNothing(t *testing.T) {
+	dir := testfs.Tmpfs(t, "4m")
+	s, err := Open(t.Context(), filepath.Join(dir, "studio.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Dir() != dir {
+		t.Fatalf("Dir %q, want %q", s.Dir(), dir)
+	}
+	filler := testfs.Fill(t, dir)
+	big := NewProject{Title: "Đầy"}
+	ch := NewChapter{Title: "Một"}
+	for i := range 2000 {
+		text := fmt.Sprintf("Câu số %d của một cuốn sách rất dài, đủ để không vừa chỗ còn lại trên đĩa.", i)
+		ch.Segments = append(ch.Segments, NewSegment{Source: text, Spoken: text, Voice: "nu", Speed: 1, Seed: uint64(i)})
+	}
+	big.Chapters = []NewChapter{ch}
+	_, err = s.CreateProject(t.Context(), big)
+	if !IsFull(err) {
+		t.Fatalf("a write on a full disk: %v, want SQLite's disk-full error", err)
+	}
+	if ps, err := s.Projects(t.Context()); err != nil || len(ps) != 0 {
+		t.Fatalf("after the failed write: %d projects, %v", len(ps), err)
+	}
+	if IsFull(errors.New("database or disk is full")) {
+		t.Fatal("IsFull trusts a message, not SQLite's code")
+	}
+	os.Remove(filler)
+	if _, err := s.CreateProject(t.Context(), big); err != nil {
+		t.Fatalf("the same write with space: %v", err)
 	}
 }
