@@ -89,12 +89,15 @@ type DeviceInfo struct {
 	GPUNote    string           `json:"gpuNote,omitempty"`
 }
 
-// ProviderView is one execution provider and whether it can run here.
+// ProviderView is one execution provider and whether it can run here: if not, why and what to
+// do, in English and as codes the window translates.
 type ProviderView struct {
-	Name      string `json:"name"`
-	Available bool   `json:"available"`
-	Reason    string `json:"reason,omitempty"`
-	Fix       string `json:"fix,omitempty"`
+	Name       string           `json:"name"`
+	Available  bool             `json:"available"`
+	Reason     string           `json:"reason,omitempty"`
+	Fix        string           `json:"fix,omitempty"`
+	ReasonCode inference.Reason `json:"reasonCode"`
+	FixCode    inference.Reason `json:"fixCode"`
 }
 
 // GPUView is one GPU with its memory as NVML reports it.
@@ -109,7 +112,8 @@ func (a *App) Device() DeviceInfo {
 	r := system.Diagnose(a.dirs)
 	d := DeviceInfo{Selected: string(r.Selected), GPUNote: r.GPU.Error}
 	for _, p := range r.Providers {
-		d.Providers = append(d.Providers, ProviderView{Name: string(p.Provider), Available: p.Available, Reason: p.Reason, Fix: p.Fix})
+		d.Providers = append(d.Providers, ProviderView{Name: string(p.Provider), Available: p.Available, Reason: p.Reason, Fix: p.Fix,
+			ReasonCode: p.Why, FixCode: p.How})
 	}
 	for _, g := range r.GPU.Devices {
 		d.GPUs = append(d.GPUs, GPUView{Name: g.Name, FreeBytes: g.FreeBytes, Total: g.TotalBytes})

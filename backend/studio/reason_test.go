@@ -10,10 +10,11 @@ import (
 
 	"github.com/viettts-studio/studio/backend/audio/export"
 	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/ort"
 )
 
 // The window translates every reason the backend gives: both locales have a "reason.<code>" string
-// for each code of every catalog (the pool's, the export formats'), showing exactly the parameters
+// for each code of every catalog (the pool's, the export formats', the providers'), showing exactly the parameters
 // its template names.
 func TestEveryReasonCodeIsTranslated(t *testing.T) {
 	placeholder := regexp.MustCompile(`\{([a-z]+)\}`)
@@ -52,7 +53,7 @@ func TestEveryReasonCodeIsTranslated(t *testing.T) {
 // catalogs merges every reason catalog; a code in two would be ambiguous in the window.
 func catalogs() inference.ReasonTemplates {
 	all := inference.ReasonTemplates{}
-	for _, c := range []inference.ReasonTemplates{inference.PoolReasons, export.FormatReasons} {
+	for _, c := range []inference.ReasonTemplates{inference.PoolReasons, export.FormatReasons, ort.ProviderReasons} {
 		for code, t := range c {
 			if _, dup := all[code]; dup {
 				panic("reason code " + code + " is in two catalogs")

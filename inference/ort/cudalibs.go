@@ -7,15 +7,17 @@ import (
 	"strings"
 )
 
-// CUDAFix tells the user how to make the CUDA 13 and cuDNN 9 libraries loadable.
-var CUDAFix = func() string {
+// cudaFixCode is the code of ProviderReasons that says how to make the CUDA 13 and cuDNN 9
+// libraries loadable on this platform.
+var cudaFixCode = func() string {
 	if runtime.GOOS == "windows" {
-		return "install the CUDA 13 runtime and cuDNN 9 for CUDA 13 from NVIDIA and add their bin folders to PATH"
+		return "cuda-libraries-fix-windows"
 	}
-	return "install the CUDA 13 runtime (cudart, cublas, curand, cufft) and cuDNN 9 for CUDA 13 " +
-		"(NVIDIA's apt repository, or the pip wheels nvidia-cuda-runtime, nvidia-cublas, nvidia-cudnn-cu13) " +
-		"and add their lib folders to LD_LIBRARY_PATH, e.g. /usr/local/cuda-13.0/targets/x86_64-linux/lib"
+	return "cuda-libraries-fix"
 }()
+
+// CUDAFix tells the user how to make the CUDA 13 and cuDNN 9 libraries loadable.
+var CUDAFix = ProviderReasons[cudaFixCode]
 
 // LibraryCheck is one library the CUDA provider needs, and whether it loads.
 type LibraryCheck struct {

@@ -74,6 +74,17 @@ func TestInitAndProbeWithTheRealLibrary(t *testing.T) {
 		if !s.Available && s.Reason == "" {
 			t.Fatalf("%s unavailable without a reason", s.Provider)
 		}
+		// The reason and the fix are codes of ProviderReasons whose text is the English one.
+		if !s.Available {
+			if _, ok := ProviderReasons[s.Why.Code]; !ok || s.Why.Text != s.Reason || strings.ContainsAny(s.Reason, "{}") {
+				t.Errorf("%s: reason %q has the code %+v", s.Provider, s.Reason, s.Why)
+			}
+			if s.Fix != "" {
+				if _, ok := ProviderReasons[s.How.Code]; !ok || s.How.Text != s.Fix || strings.ContainsAny(s.Fix, "{}") {
+					t.Errorf("%s: fix %q has the code %+v", s.Provider, s.Fix, s.How)
+				}
+			}
+		}
 	}
 	if _, err := os.Stat("/dev/nvidiactl"); err != nil {
 		for _, s := range st {

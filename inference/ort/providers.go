@@ -1,7 +1,6 @@
 package ort
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +8,8 @@ import (
 
 	onnx "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/viettts-studio/studio/inference"
 )
 
 // Provider names an ONNX Runtime execution provider the app can run on.
@@ -32,6 +33,8 @@ type ProviderStatus struct {
 	Reason string
 	// Fix says what to do to make it available ("" when nothing can be done on this platform).
 	Fix string
+	// Why and How are Reason and Fix as codes of ProviderReasons, which the window translates.
+	Why, How inference.Reason
 	// Missing lists libraries the provider needs that could not be loaded.
 	Missing []LibraryCheck
 }
@@ -58,14 +61,35 @@ func Select(statuses []ProviderStatus, pref ...Provider) Provider {
 	return CPU
 }
 
+// ProviderReasons are why a provider cannot run here and what to do about it (inference.Reason).
+var ProviderReasons = inference.ReasonTemplates{
+	"cuda-provider-missing":      "the CUDA provider library {library} is not beside {core}",
+	"cuda-provider-fix":          "on a machine with an NVIDIA GPU, `make setup` fetches the CUDA 13 providers of ONNX Runtime {version} (npm com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9) and places them there",
+	"cuda-libraries-missing":     "{count} CUDA 13 / cuDNN 9 libraries cannot be loaded",
+	"cuda-libraries-fix":         "install the CUDA 13 runtime (cudart, cublas, curand, cufft) and cuDNN 9 for CUDA 13 (NVIDIA's apt repository, or the pip wheels nvidia-cuda-runtime, nvidia-cublas, nvidia-cudnn-cu13) and add their lib folders to LD_LIBRARY_PATH, e.g. /usr/local/cuda-13.0/targets/x86_64-linux/lib",
+	"cuda-libraries-fix-windows": "install the CUDA 13 runtime and cuDNN 9 for CUDA 13 from NVIDIA and add their bin folders to PATH",
+	"cuda-session-failed":        "ONNX Runtime could not start a session on CUDA: {error}",
+	"cuda-driver-fix":            "check the NVIDIA driver (nvidia-smi) supports CUDA 13, and run `viettts-studio doctor` again",
+	"directml-windows-only":      "DirectML runs on Windows only",
+	"directml-session-failed":    "ONNX Runtime could not start a session on DirectML: {error}",
+	"directml-fix":               "put DirectML.dll beside onnxruntime.dll and update the GPU driver",
+}
+
+// explain sets the status's reason and fix from codes of ProviderReasons (fix "" for none).
+func (st *ProviderStatus) explain(why inference.Reason, fix string) {
+	st.Why, st.Reason = why, why.Text
+	if fix != "" {
+		st.How = ProviderReasons.New(fix, "version", WantVersion)
+		st.Fix = st.How.Text
+	}
+}
+
 func probeCUDA(deviceID int) ProviderStatus {
 	st := ProviderStatus{Provider: CUDA}
 	dir := filepath.Dir(LibraryPath())
 	provider := cudaProviderLibrary()
 	if _, err := os.Stat(filepath.Join(dir, provider)); err != nil {
-		st.Reason = fmt.Sprintf("the CUDA provider library %s is not beside %s", provider, LibraryPath())
-		st.Fix = "on a machine with an NVIDIA GPU, `make setup` fetches the CUDA 13 providers of ONNX Runtime " +
-			WantVersion + " (npm com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9) and places them there"
+		st.explain(ProviderReasons.New("cuda-provider-missing", "library", provider, "core", LibraryPath()), "cuda-provider-fix")
 		st.Missing = CheckCUDALibraries()
 		return st
 	}
@@ -77,8 +101,7 @@ func probeCUDA(deviceID int) ProviderStatus {
 		}
 	}
 	if len(missing) > 0 {
-		st.Reason = fmt.Sprintf("%d CUDA 13 / cuDNN 9 libraries cannot be loaded", len(missing))
-		st.Fix = CUDAFix
+		st.explain(ProviderReasons.New("cuda-libraries-missing", "count", len(missing)), cudaFixCode)
 		return st
 	}
 	err := trySession(func(so *onnx.SessionOptions) error {
@@ -93,8 +116,7 @@ func probeCUDA(deviceID int) ProviderStatus {
 		return so.AppendExecutionProviderCUDA(opts)
 	})
 	if err != nil {
-		st.Reason = "ONNX Runtime could not start a session on CUDA: " + err.Error()
-		st.Fix = "check the NVIDIA driver (nvidia-smi) supports CUDA 13, and run `viettts-studio doctor` again"
+		st.explain(ProviderReasons.New("cuda-session-failed", "error", err), "cuda-driver-fix")
 		return st
 	}
 	st.Available = true
@@ -104,7 +126,7 @@ func probeCUDA(deviceID int) ProviderStatus {
 func probeDirectML(deviceID int) ProviderStatus {
 	st := ProviderStatus{Provider: DirectML}
 	if runtime.GOOS != "windows" {
-		st.Reason = "DirectML runs on Windows only"
+		st.explain(ProviderReasons.New("directml-windows-only"), "")
 		return st
 	}
 	err := trySession(func(so *onnx.SessionOptions) error {
@@ -117,8 +139,7 @@ func probeDirectML(deviceID int) ProviderStatus {
 		return so.AppendExecutionProviderDirectML(deviceID)
 	})
 	if err != nil {
-		st.Reason = "ONNX Runtime could not start a session on DirectML: " + err.Error()
-		st.Fix = "put DirectML.dll beside onnxruntime.dll and update the GPU driver"
+		st.explain(ProviderReasons.New("directml-session-failed", "error", err), "directml-fix")
 		return st
 	}
 	st.Available = true

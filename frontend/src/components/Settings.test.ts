@@ -26,7 +26,9 @@ function fakeGo(over: Record<string, unknown> = {}) {
       if (p.instances === "99") throw new Error("instances \"99\" is not valid: use default, auto, or a number from 1 to 16");
       prefs = p;
     }),
-    Device: vi.fn(async () => ({ providers: [{ name: "cuda", available: false, reason: "no GPU", fix: "install the CUDA 13 libraries" },
+    Device: vi.fn(async () => ({ providers: [{ name: "cuda", available: false, reason: "no GPU", fix: "install the CUDA 13 libraries",
+      reasonCode: { code: "cuda-libraries-missing", params: { count: "3" }, text: "3 CUDA 13 / cuDNN 9 libraries cannot be loaded" },
+      fixCode: { code: "cuda-libraries-fix-windows", text: "install the CUDA 13 libraries" } },
       { name: "cpu", available: true }], selected: "cpu", running: true, instances: 2, reason: "2 instance(s) on CPU: 2 cores",
       gpus: [{ name: "NVIDIA H100", freeBytes: 70 * 1024 ** 3, totalBytes: 80 * 1024 ** 3 }] })),
     Model: vi.fn(async () => ({ installed: false, dir: "/m/viet-tts", modelId: "", random: false, license: "", bytes: 0, graphs: 0, voices: 0 })),
@@ -194,7 +196,9 @@ describe("settings", () => {
     await waitFor(() => expect(container.querySelector("[data-testid=effective]")?.textContent).toContain("Đang chạy 2 phiên bản"));
     expect(container.textContent).toContain("2 instance(s) on CPU: 2 cores");
     expect(container.textContent).toContain("NVIDIA H100: còn trống 70.0 GiB / 80.0 GiB");
-    expect(container.textContent).toContain("install the CUDA 13 libraries");
+    // why CUDA cannot run and what to do, in Vietnamese from their codes
+    expect(container.textContent).toContain("không nạp được 3 thư viện CUDA 13 / cuDNN 9");
+    expect(container.textContent).toContain("hãy cài CUDA 13 runtime và cuDNN 9");
     const cuda = [...container.querySelectorAll("option")].find((o) => o.value === "cuda") as HTMLOptionElement;
     expect(cuda.disabled).toBe(true);
   });

@@ -74,7 +74,11 @@ export interface Preferences {
   /** voice is the voice new documents are read with ("" the model's first). */
   voice: string;
 }
-export interface ProviderView { name: string; available: boolean; reason?: string; fix?: string }
+export interface ProviderView {
+  name: string; available: boolean; reason?: string; fix?: string;
+  /** reasonCode and fixCode are reason and fix as codes the window translates. */
+  reasonCode?: ReasonCode; fixCode?: ReasonCode;
+}
 export interface GPUView { name: string; freeBytes: number; totalBytes: number }
 export interface DeviceInfo {
   providers: ProviderView[] | null; selected: string; running: boolean; instances: number; reason: string; reasonCode?: ReasonCode;
