@@ -51,6 +51,9 @@ type App struct {
 	life context.Context
 	// modelBusy is set while a model download, install or verification runs: one at a time.
 	modelBusy atomic.Bool
+	// restartMu runs restarts of synthesis one after another, so the last one to run reads the
+	// settings last changed and its engines are the ones left running.
+	restartMu sync.Mutex
 }
 
 // NewApp returns the bound app over the given services.

@@ -47,9 +47,13 @@ type EnginesEvent struct {
 }
 
 // restartEngines rebuilds the engines from the stored settings and the installed model, in the
-// background, and emits "engines" when done.
+// background, and emits "engines" when done. Restarts run one at a time: two settings changed in
+// quick succession (a fixed count chosen, then typed) once ended with the engines of the first
+// change, when its slower restart finished last.
 func (a *App) restartEngines() {
 	a.goBackground(func(ctx context.Context) {
+		a.restartMu.Lock()
+		defer a.restartMu.Unlock()
 		ev := EnginesEvent{}
 		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
 			ev.Error = err.Error()
@@ -65,6 +69,8 @@ func (a *App) restartEngines() {
 // opens at once even when sizing the pool takes a warm-up segment; without a model it only logs.
 func (a *App) startSynthesis() {
 	a.goBackground(func(ctx context.Context) {
+		a.restartMu.Lock()
+		defer a.restartMu.Unlock()
 		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
 			a.log.Warn("synthesis is off until a model is installed", "why", err)
 			return
