@@ -8,7 +8,7 @@ import ModelPanel from "./ModelPanel.svelte";
 import Voices from "./Voices.svelte";
 import StatusBar from "./StatusBar.svelte";
 import App from "../App.svelte";
-import { preferences, modelTask, notices, view, status, instances, throughput, firstRunDismissed, voices, playback } from "../lib/stores";
+import { preferences, modelTask, notices, view, status, instances, throughput, firstRunDismissed, voices, playback, savePreferences } from "../lib/stores";
 import { locale } from "../lib/i18n";
 import type { Preferences, Status } from "../lib/backend";
 
@@ -307,5 +307,24 @@ describe("a refused model operation", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Tải và cài đặt" }));
     await waitFor(() => expect(get(notices).some((n) => n.text.includes("already being downloaded"))).toBe(true));
     expect(get(modelTask)).toBeUndefined();
+  });
+});
+
+describe("settings changes", () => {
+  it("reach the backend one after another, in the order they were made", async () => {
+    const seen: string[] = [];
+    fakeGo({
+      SetPreferences: vi.fn(async (p: Preferences) => {
+        // the first change is slow to store: the second must still come after it
+        if (p.instances === "2") await new Promise((r) => setTimeout(r, 50));
+        seen.push(p.instances);
+      }),
+    });
+    const first = savePreferences({ instances: "2" });
+    const second = savePreferences({ instances: "1" });
+    expect(await first).toBe(true);
+    expect(await second).toBe(true);
+    expect(seen).toEqual(["2", "1"]);
+    expect(get(preferences).instances).toBe("1");
   });
 });

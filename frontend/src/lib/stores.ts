@@ -191,8 +191,20 @@ function applyPreferences(p: Preferences): void {
   theme.set(p.theme);
 }
 
-/** savePreferences stores a change of settings; on error the old settings stay. */
-export async function savePreferences(change: Partial<Preferences>): Promise<boolean> {
+/** saving is the last settings change on its way to the backend. */
+let saving: Promise<unknown> = Promise.resolve();
+
+/** savePreferences stores a change of settings; on error the old settings stay. Changes reach the
+ * backend one after another, in the order they were made, each on top of the one before (two
+ * quick changes, such as choosing a fixed instance count and then typing it, once reached the
+ * backend in the other order and the first one won). */
+export function savePreferences(change: Partial<Preferences>): Promise<boolean> {
+  const run = saving.then(() => saveNow(change));
+  saving = run.catch(() => undefined);
+  return run;
+}
+
+async function saveNow(change: Partial<Preferences>): Promise<boolean> {
   const next = { ...get(preferences), ...change };
   if (!connected()) {
     applyPreferences(next);
