@@ -160,17 +160,7 @@ func tinyOfficialServer(t *testing.T, requests *hfRequests) *httptest.Server {
 	// The published hashes are those of the real 2.3 GB files; this server has tiny ones, so the
 	// table's hashes give way to the ones the server publishes.
 	orig := officialFiles
-	officialFiles = func(endpoint, tok string) []download.File {
-		var out []download.File
-		for _, f := range orig(endpoint, tok) {
-			if f.Name == compiler.FileSpeechTokenizer || f.Name == compiler.FileSpeechEmbedding {
-				continue
-			}
-			f.SHA256, f.Size = "", 0
-			out = append(out, f)
-		}
-		return out
-	}
+	officialFiles = func(endpoint, tok string) []download.File { return tinymodel.OfficialFiles(orig(endpoint, tok)) }
 	t.Cleanup(func() { officialFiles = orig })
 	return srv
 }
@@ -178,18 +168,9 @@ func tinyOfficialServer(t *testing.T, requests *hfRequests) *httptest.Server {
 // outdate rewrites the manifest of the bundle in dir as an older version of the app wrote it.
 func outdate(t *testing.T, dir string) {
 	t.Helper()
-	p := filepath.Join(dir, bundle.ManifestFile)
-	data, err := os.ReadFile(p)
-	if err != nil {
+	if err := tinymodel.Outdate(dir); err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["format"] = 1
-	data, _ = json.Marshal(m)
-	os.WriteFile(p, data, 0o644)
 }
 
 func TestModelDownloadFetchesVerifiesAndInstalls(t *testing.T) {

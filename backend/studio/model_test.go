@@ -2,7 +2,6 @@ package studio
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -75,15 +74,7 @@ func tinyInstalls(t *testing.T) {
 	d := compiler.TinyDims()
 	origFiles, origDims := officialFiles, installDims
 	officialFiles = func(endpoint, tok string) []download.File {
-		var out []download.File
-		for _, f := range origFiles(endpoint, tok) {
-			if f.Name == compiler.FileSpeechTokenizer || f.Name == compiler.FileSpeechEmbedding {
-				continue
-			}
-			f.SHA256, f.Size = "", 0
-			out = append(out, f)
-		}
-		return out
+		return tinymodel.OfficialFiles(origFiles(endpoint, tok))
 	}
 	installDims = &d
 	t.Cleanup(func() { officialFiles, installDims = origFiles, origDims })
@@ -92,18 +83,7 @@ func tinyInstalls(t *testing.T) {
 // makeOutdated rewrites the bundle's manifest as an older version of the app wrote it.
 func makeOutdated(t *testing.T, dir string) {
 	t.Helper()
-	p := filepath.Join(dir, bundle.ManifestFile)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["format"] = 1
-	data, _ = json.Marshal(m)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	if err := tinymodel.Outdate(dir); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bundle.Open(dir); !errors.Is(err, bundle.ErrOutdated) {

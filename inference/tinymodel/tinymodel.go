@@ -7,6 +7,7 @@ package tinymodel
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/viettts-studio/studio/inference/bundle"
 	"github.com/viettts-studio/studio/inference/checkpoint/checkpointtest"
 	"github.com/viettts-studio/studio/inference/compiler"
+	"github.com/viettts-studio/studio/inference/download"
 	"github.com/viettts-studio/studio/inference/viettts"
 	"github.com/viettts-studio/studio/inference/viettts/standin"
 )
@@ -173,4 +175,39 @@ func WriteCheckpoint(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, compiler.FileTokenizer), []byte("IQ== 0\nIg== 1\n"), 0o644)
+}
+
+// Outdate rewrites the manifest of the bundle in dir as the previous version of the app wrote it
+// (format bundle.FormatVersion−1), so that it opens as bundle.ErrOutdated.
+func Outdate(dir string) error {
+	p := filepath.Join(dir, bundle.ManifestFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	m["format"] = bundle.FormatVersion - 1
+	if data, err = json.Marshal(m); err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, 0o644)
+}
+
+// OfficialFiles is the published file list as a server of WriteCheckpoint's files serves it: the
+// table's sizes and hashes are those of the real files, so they give way to what the server
+// publishes, and the publisher's two ONNX front-end models, which the tiny checkpoint lacks, are
+// left out.
+func OfficialFiles(files []download.File) []download.File {
+	var out []download.File
+	for _, f := range files {
+		if f.Name == compiler.FileSpeechTokenizer || f.Name == compiler.FileSpeechEmbedding {
+			continue
+		}
+		f.SHA256, f.Size = "", 0
+		out = append(out, f)
+	}
+	return out
 }
