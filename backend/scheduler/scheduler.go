@@ -342,12 +342,22 @@ func (s *Scheduler) interrupt(rs []store.Running) {
 	}
 }
 
+// cached returns the render key of segment g read with seed, and its render when the cache holds
+// it intact (a hit: no synthesis needed).
+func (s *Scheduler) cached(ctx context.Context, g store.Segment, seed uint64) (render.Key, store.Render, bool) {
+	key := render.KeyOf(render.Inputs{Model: s.cfg.ModelID, Voice: g.Voice, Text: g.Spoken, Speed: g.Speed, Seed: seed, Pipeline: s.cfg.Pipeline})
+	r, ok, err := s.st.RenderOf(ctx, string(key))
+	if err != nil || !ok || s.cfg.Cache.Verify(render.Entry{Name: r.Path, Bytes: r.Bytes, SHA256: r.SHA256}) != nil {
+		return key, store.Render{}, false
+	}
+	return key, r, true
+}
+
 // process renders one claimed segment and settles it in the store.
 func (s *Scheduler) process(ctx context.Context, lease *inference.Lease, c store.Claim) {
 	g := c.Segment
-	key := render.KeyOf(render.Inputs{Model: s.cfg.ModelID, Voice: g.Voice, Text: g.Spoken, Speed: g.Speed, Seed: g.Seed, Pipeline: s.cfg.Pipeline})
-	if r, ok, err := s.st.RenderOf(ctx, string(key)); err == nil && ok &&
-		s.cfg.Cache.Verify(render.Entry{Name: r.Path, Bytes: r.Bytes, SHA256: r.SHA256}) == nil {
+	key, r, ok := s.cached(ctx, g, g.Seed)
+	if ok {
 		lease.Release()
 		s.complete(ctx, c, r, true)
 		return

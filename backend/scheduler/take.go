@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/viettts-studio/studio/backend/events"
-	"github.com/viettts-studio/studio/backend/render"
 	"github.com/viettts-studio/studio/backend/store"
 )
 
@@ -36,11 +35,9 @@ func (s *Scheduler) UseTake(ctx context.Context, segmentID int64, seed uint64) (
 	if err != nil {
 		return false, err
 	}
-	key := string(render.KeyOf(render.Inputs{Model: s.cfg.ModelID, Voice: g.Voice, Text: g.Spoken, Speed: g.Speed, Seed: seed, Pipeline: s.cfg.Pipeline}))
 	hash := ""
-	if r, ok, err := s.st.RenderOf(ctx, key); err == nil && ok &&
-		s.cfg.Cache.Verify(render.Entry{Name: r.Path, Bytes: r.Bytes, SHA256: r.SHA256}) == nil {
-		hash = key
+	if key, _, ok := s.cached(ctx, g, seed); ok {
+		hash = string(key)
 	}
 	done, rs, err := s.st.UseTake(ctx, segmentID, seed, hash)
 	s.interrupt(rs)
