@@ -47,35 +47,30 @@ type EnginesEvent struct {
 }
 
 // restartEngines rebuilds the engines from the stored settings and the installed model, in the
-// background, and emits "engines" when done. Restarts run one at a time: two settings changed in
-// quick succession (a fixed count chosen, then typed) once ended with the engines of the first
-// change, when its slower restart finished last.
-func (a *App) restartEngines() {
-	a.goBackground(func(ctx context.Context) {
-		a.restartMu.Lock()
-		defer a.restartMu.Unlock()
-		ev := EnginesEvent{}
-		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
-			ev.Error = err.Error()
-			a.log.Warn("synthesis not restarted", "err", err)
-		}
-		ev.Running, ev.Instances, ev.ReasonCode = a.studio.Synthesizing()
-		ev.Reason = ev.ReasonCode.Text
-		a.emit("engines", ev)
-	})
-}
+// background, and emits "engines" when done, with the error when they could not start.
+func (a *App) restartEngines() { a.runEngines(true) }
 
 // startSynthesis starts synthesis with the installed model in the background, so the window
 // opens at once even when sizing the pool takes a warm-up segment; without a model it only logs.
-func (a *App) startSynthesis() {
+func (a *App) startSynthesis() { a.runEngines(false) }
+
+// runEngines (re)starts the engines in the background and emits "engines"; a failure is reported
+// to the window when report is set, else only logged. Starts run one at a time: two settings
+// changed in quick succession (a fixed count chosen, then typed) once ended with the engines of
+// the first change, when its slower restart finished last.
+func (a *App) runEngines(report bool) {
 	a.goBackground(func(ctx context.Context) {
 		a.restartMu.Lock()
 		defer a.restartMu.Unlock()
-		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
-			a.log.Warn("synthesis is off until a model is installed", "why", err)
-			return
-		}
 		ev := EnginesEvent{}
+		if err := startEngines(ctx, a.studio, a.dirs, a.log); err != nil {
+			if !report {
+				a.log.Warn("synthesis is off until a model is installed", "why", err)
+				return
+			}
+			ev.Error = err.Error()
+			a.log.Warn("synthesis not restarted", "err", err)
+		}
 		ev.Running, ev.Instances, ev.ReasonCode = a.studio.Synthesizing()
 		ev.Reason = ev.ReasonCode.Text
 		a.emit("engines", ev)
