@@ -554,6 +554,28 @@ func (g *llmGraph) decode() {
 	b.Output(b.Concat(0, rows...), "new_kv")
 }
 
+// LayOutCache writes k positions of prefill's cache kv, (layers, heads, k, 2·dim) values of el
+// bytes (each row a key, then a value), into dst as llm_decode's cache inputs with room for
+// room ≥ k positions: for each layer its keys, then its values, each (heads, room, dim), one after
+// another; the rows after k are zero. dst holds exactly 2·layers·heads·room·dim·el bytes.
+func LayOutCache(dst, kv []byte, layers, heads, dim, el, k, room int) {
+	row := dim * el
+	block := room * row
+	for l := range layers {
+		for h := range heads {
+			keys := dst[((2*l)*heads+h)*block:][:block]
+			values := dst[((2*l+1)*heads+h)*block:][:block]
+			for j := range k {
+				src := kv[((l*heads+h)*k+j)*2*row:]
+				copy(keys[j*row:(j+1)*row], src[:row])
+				copy(values[j*row:(j+1)*row], src[row:2*row])
+			}
+			clear(keys[k*row:])
+			clear(values[k*row:])
+		}
+	}
+}
+
 // PastKeyInput and PastValueInput name llm_decode's cache inputs of layer i.
 func PastKeyInput(i int) string   { return "past_key_" + strconv.Itoa(i) }
 func PastValueInput(i int) string { return "past_value_" + strconv.Itoa(i) }

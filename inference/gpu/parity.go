@@ -87,22 +87,18 @@ func (t Tensor) setInt(i int, v int64) { binary.LittleEndian.PutUint64(t.Data[8*
 // room, dk), the rows after K zero.
 func decodeCache(kv Tensor, room int) []Tensor {
 	layers, heads, k, row := int(kv.Shape[0]), int(kv.Shape[1]), int(kv.Shape[2]), int(kv.Shape[3])
-	half := row / 2 * elemSize(kv.Type)
+	el := elemSize(kv.Type)
+	size := heads * room * row / 2 * el
+	buf := make([]byte, 2*layers*size)
+	compiler.LayOutCache(buf, kv.Data, layers, heads, row/2, el, k, room)
 	pastLen := zeros("past_len", onnx.TensorElementDataTypeInt64, 1)
 	pastLen.setInt(0, int64(k))
 	out := []Tensor{pastLen}
+	shape := []int64{int64(heads), int64(room), int64(row / 2)}
 	for l := range layers {
-		keys := zeros(compiler.PastKeyInput(l), kv.Type, int64(heads), int64(room), int64(row/2))
-		values := zeros(compiler.PastValueInput(l), kv.Type, int64(heads), int64(room), int64(row/2))
-		for h := range heads {
-			for j := range k {
-				src := kv.Data[((l*heads+h)*k+j)*2*half:]
-				at := (h*room + j) * half
-				copy(keys.Data[at:at+half], src[:half])
-				copy(values.Data[at:at+half], src[half:2*half])
-			}
-		}
-		out = append(out, keys, values)
+		out = append(out,
+			Tensor{Name: compiler.PastKeyInput(l), Type: kv.Type, Shape: shape, Data: buf[2*l*size : (2*l+1)*size]},
+			Tensor{Name: compiler.PastValueInput(l), Type: kv.Type, Shape: shape, Data: buf[(2*l+1)*size : (2*l+2)*size]})
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	onnx "github.com/yalue/onnxruntime_go"
 
 	"github.com/viettts-studio/studio/inference"
+	"github.com/viettts-studio/studio/inference/compiler"
 )
 
 // cacheChunk is how many positions of room the cache gains at a time. Each growth lays the
@@ -52,19 +53,7 @@ func (c *kvCache) fill(kv []byte, k int) error {
 		return fmt.Errorf("llm cache: %d positions do not fit the buffer", k)
 	}
 	c.c, c.k = room, k
-	row := c.row()
-	for l := range c.layers {
-		for h := range c.heads {
-			keys, values := c.block(l, 0, h), c.block(l, 1, h)
-			for j := range k {
-				src := kv[((l*c.heads+h)*k+j)*2*row:]
-				copy(keys[j*row:(j+1)*row], src[:row])
-				copy(values[j*row:(j+1)*row], src[row:2*row])
-			}
-			clear(keys[k*row:])
-			clear(values[k*row:])
-		}
-	}
+	compiler.LayOutCache(c.buf[:c.blocks()*room*c.row()], kv, c.layers, c.heads, c.dim, c.el, k, room)
 	return nil
 }
 
