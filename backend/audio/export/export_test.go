@@ -478,11 +478,7 @@ func TestFullDiskGivesClearErrorAndLeavesNothing(t *testing.T) {
 }
 
 func TestUnwritableFolderGivesClearError(t *testing.T) {
-	ro := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a read-only tmpfs here (needs root): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", ro).Run() })
+	ro := testfs.ReadOnly(t)
 	_, err := Export(t.Context(), testBookSilent(1), filepath.Join(ro, "book"), Options{Format: WAV})
 	if !errors.Is(err, ErrNotWritable) {
 		t.Fatalf("error %v, want ErrNotWritable", err)

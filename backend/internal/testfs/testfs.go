@@ -12,9 +12,21 @@ import (
 // the test ends. It needs root; elsewhere the test is skipped, saying why.
 func Tmpfs(t testing.TB, size string) string {
 	t.Helper()
+	return mount(t, "size="+size)
+}
+
+// ReadOnly mounts an empty read-only tmpfs at a new folder: nothing can be written in it. Like
+// Tmpfs it needs root.
+func ReadOnly(t testing.TB) string {
+	t.Helper()
+	return mount(t, "ro,size=1m")
+}
+
+func mount(t testing.TB, opts string) string {
+	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (needs root): %v %s", err, out)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%s) here (needs root): %v %s", opts, err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	return dir
